@@ -1,0 +1,44 @@
+"""Helpers for the self-tests: run the real suites in a subprocess, with fault plugins."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    output: str
+    report: dict
+
+    def check(self, metric: str) -> dict:
+        [record] = [c for c in self.report["checks"] if c["metric"] == metric]
+        return record
+
+
+@pytest.fixture
+def run_suite(tmp_path):
+    """Run pytest on the repository's suites in a fresh process (fresh dynamo state), with
+    the committed baselines (read only) and the given fault plugins from selftests/faults."""
+    runs = iter(range(100))
+
+    def run(*args, faults=(), env=None) -> SuiteRun:
+        report_dir = tmp_path / f"report-{next(runs)}"
+        cmd = [sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider",
+               "--report-dir", str(report_dir)]
+        for fault in faults:
+            cmd += ["-p", f"selftests.faults.{fault}"]
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900,
+                              env={**os.environ, **(env or {})})
+        reports = list(report_dir.glob("*.json"))
+        output = proc.stdout + proc.stderr
+        assert len(reports) == 1, f"no run report in {report_dir}; output:\n{output}"
+        return SuiteRun(proc.returncode, output, json.loads(reports[0].read_text()))
+    return run

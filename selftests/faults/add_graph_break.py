@@ -1,0 +1,26 @@
+"""Fault: the reference lab's MLP gets a graph break between its first two layers, in
+the top-level forward (dynamo splits it into two graphs)."""
+
+import dataclasses
+
+import torch
+from torch import nn
+
+
+class BreakAfterFirstLayer(nn.Module):
+    def __init__(self, inner: nn.Sequential):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        x = self.inner[:2](x)
+        torch._dynamo.graph_break()
+        return self.inner[2:](x)
+
+
+def pytest_configure(config):
+    from suites.compile import models
+
+    spec = models.MODELS["mlp"]
+    models.MODELS["mlp"] = dataclasses.replace(
+        spec, build=lambda: BreakAfterFirstLayer(spec.build()))

@@ -1,0 +1,15 @@
+"""stackqual: a pytest-based conformance and regression suite for deep-learning stacks.
+
+The harness (this package) is a pytest plugin, one concern per module:
+
+- profile    which hardware profile a run belongs to, and the stack fingerprint
+- baselines  per-profile recorded expectations: read, validate, write atomically
+- numerics   compare a result with an fp64 reference, scaled by the trusted path's error
+- policy     every threshold that is policy rather than measurement, with its source
+- gate       the per-test object suites use to record, compare and fail checks
+- report     the JSON + Markdown run report
+- capabilities  skip rules for hardware markers (gpu, min_sm)
+- plugin     the pytest hooks that wire the above together
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,32 @@
+"""Hardware capability markers and the skip they cause, always with a reason and a fix.
+
+    @pytest.mark.gpu          needs a CUDA device
+    @pytest.mark.min_sm(8, 0) needs CUDA compute capability >= 8.0 (implies gpu)
+"""
+
+from __future__ import annotations
+
+import torch
+
+MARKERS = (
+    "gpu: needs a CUDA GPU; the GPU tier is `pytest -m gpu`",
+    "min_sm(major, minor=0): needs CUDA compute capability >= major.minor (e.g. sm80 for flash)",
+    "slow: takes more than a few seconds (compiles, subprocess runs); deselect with -m 'not slow'",
+)
+
+
+def skip_reason(item) -> str | None:
+    """Why this test cannot run on this machine, or None."""
+    needs_gpu = item.get_closest_marker("gpu") or item.get_closest_marker("min_sm")
+    if needs_gpu and not torch.cuda.is_available():
+        return (f"needs a CUDA GPU: torch.cuda.is_available() is False (torch {torch.__version__}, "
+                f"CUDA build {torch.version.cuda}); run the GPU tier on a CUDA machine with "
+                "`pytest -m gpu`, or deselect it with -m 'not gpu'")
+    sm = item.get_closest_marker("min_sm")
+    if sm:
+        need = (sm.args[0], sm.args[1] if len(sm.args) > 1 else sm.kwargs.get("minor", 0))
+        have = torch.cuda.get_device_capability()
+        if have < need:
+            return (f"needs CUDA sm{need[0]}{need[1]}+: this GPU "
+                    f"({torch.cuda.get_device_name()}) is sm{have[0]}{have[1]}")
+    return None

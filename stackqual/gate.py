@@ -1,0 +1,85 @@
+"""The object a suite's test uses to record measurements and apply its gates.
+
+Every call lands in the run report with measured value, expected value, verdict and the
+source of the expectation. Two kinds of gate:
+
+- `require`: a policy check (a bound from stackqual.policy or a rule); fails when violated.
+- `at_most_baseline`: compares with this profile's recorded value; more fails, fewer is
+  reported as improved. Without a baseline the value is reported and the test skips with
+  the command that records one; with --update-baselines the value is staged for writing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .baselines import BaselineStore
+from .report import CheckRecord, RunReport
+
+
+def shown(path: Path) -> str:
+    """A path as a reader wants it: relative to the working directory when inside it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+class Gate:
+    def __init__(self, *, nodeid: str, suite: str, case_id: str, store: BaselineStore,
+                 report: RunReport, update: bool):
+        self.nodeid = nodeid
+        self.suite = suite
+        self.case_id = case_id
+        self.store = store
+        self.report = report
+        self.update = update
+
+    def check_id(self, metric: str) -> str:
+        return f"{self.case_id}#{metric}"
+
+    def _record(self, metric, measured, expected, verdict, source="", message="", details=None):
+        self.report.add(CheckRecord(
+            check_id=self.check_id(metric), nodeid=self.nodeid, suite=self.suite,
+            metric=metric, measured=measured, expected=expected, verdict=verdict,
+            source=source, message=message, details=details or {}))
+
+    def info(self, metric: str, value, **details) -> None:
+        """Report a measurement that nothing is gated on (yet)."""
+        self._record(metric, value, None, "info", details=details)
+
+    def require(self, metric: str, passed: bool, *, measured, expected, source: str,
+                message: str, details: dict | None = None) -> None:
+        """A policy gate. `message` must name the case, the value, the bound and its source."""
+        verdict = "pass" if passed else "fail"
+        self._record(metric, measured, expected, verdict, source,
+                     "" if passed else message, details)
+        if not passed:
+            pytest.fail(f"{self.case_id}: {message}", pytrace=False)
+
+    def at_most_baseline(self, metric: str, value, *, explain: str = "") -> None:
+        """A baseline gate for counts that must not grow (graph breaks, recompiles)."""
+        cid = self.check_id(metric)
+        path = shown(self.store.path_for(self.suite))
+        if self.update:
+            self.store.stage(self.suite, cid, value, self.nodeid)
+            self._record(metric, value, None, "recorded", path)
+            return
+        baseline = self.store.get(self.suite, cid)
+        if baseline is None:
+            self._record(metric, value, None, "no-baseline", path)
+            pytest.skip(
+                f"{cid}: measured {value}, but profile {self.store.profile!r} has no baseline "
+                f"for it in {path}; record one with: pytest '{self.nodeid}' "
+                f"--profile {self.store.profile} --update-baselines")
+        source = f"baseline {path}"
+        if value > baseline:
+            message = (f"{metric} = {value}, more than the baseline {baseline} recorded on "
+                       f"profile {self.store.profile!r} ({path}). {explain}").rstrip()
+            self._record(metric, value, baseline, "fail", source, message)
+            pytest.fail(f"{self.case_id}: {message}", pytrace=False)
+        verdict = "improved" if value < baseline else "pass"
+        self._record(metric, value, baseline, verdict, source,
+                     f"{metric} = {value} < baseline {baseline}: consider --update-baselines"
+                     if verdict == "improved" else "")

@@ -1,0 +1,126 @@
+"""Judge a candidate result against a float64 reference, never with one global atol.
+
+The bound scales with how far the trusted path (eager, in the same dtype, same weights) is
+from the fp64 reference, as PyTorch's own accuracy check does (torch._dynamo.utils.same):
+
+    rmse(candidate, fp64) <= m * rmse(trusted, fp64) + tol / 10
+
+so a compiled bf16 result that is as close to fp64 as eager bf16 passes even when
+allclose(eager, compiled) at a fixed atol would not. m and tol come from stackqual.policy.
+Without an fp64 reference, cosine similarity to the trusted result is the fallback.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from . import policy
+
+
+@dataclass(frozen=True)
+class Judgement:
+    name: str  # which tensor: "output[0]", "grad[encoder.layer.0.weight]", ...
+    passed: bool
+    method: str  # "rmse-vs-fp64" or "cosine-vs-trusted"
+    candidate_error: float  # rmse(candidate, fp64), or cosine similarity to trusted
+    trusted_error: float  # rmse(trusted, fp64); nan for the cosine method
+    bound: float
+    multiplier: float
+    tol: float
+    numel: int
+    problem: str = ""  # shape/dtype/structure problem that made the comparison impossible
+
+    @property
+    def bound_used(self) -> float:
+        """candidate_error / bound: 1.0 is exactly at the bound (rmse method only)."""
+        if self.method != "rmse-vs-fp64":
+            return math.nan
+        return self.candidate_error / self.bound if self.bound > 0 else math.inf
+
+    def describe(self) -> str:
+        if self.problem:
+            return f"{self.name}: {self.problem}"
+        if self.method == "cosine-vs-trusted":
+            return (f"{self.name}: cosine(candidate, trusted) = {self.candidate_error:.6f}, "
+                    f"bound >= {self.bound} (no fp64 reference; {policy.RULE_SOURCE})")
+        return (
+            f"{self.name}: rmse(candidate, fp64) = {self.candidate_error:.3e}, "
+            f"bound = {self.multiplier:g} x rmse(trusted, fp64) {self.trusted_error:.3e} "
+            f"+ tol/10 {self.tol / 10:.1e} = {self.bound:.3e} "
+            f"({self.bound_used:.2f}x of bound, {self.numel} elements)"
+        )
+
+
+def rmse(a: torch.Tensor, b: torch.Tensor) -> float:
+    diff = a.detach().to(torch.float64) - b.detach().to(torch.float64)
+    return torch.sqrt(torch.mean(diff * diff)).item()
+
+
+def _problem(name, candidate, trusted, reference) -> str:
+    for label, t in (("trusted", trusted), ("fp64 reference", reference)):
+        if t is not None and t.shape != candidate.shape:
+            return f"shape {tuple(candidate.shape)} differs from {label} {tuple(t.shape)}"
+    if candidate.dtype != trusted.dtype:
+        return f"dtype {candidate.dtype} differs from trusted {trusted.dtype}"
+    if reference is not None and reference.dtype != torch.float64:
+        return f"reference must be float64, got {reference.dtype}"
+    return ""
+
+
+def judge(name: str, candidate: torch.Tensor, trusted: torch.Tensor,
+          reference: torch.Tensor | None, *, training: bool) -> Judgement:
+    """Judge one tensor. `trusted` is the path whose own error sets the scale (eager)."""
+    tol = policy.tolerance(trusted.dtype, training)
+    numel = candidate.numel()
+    problem = _problem(name, candidate, trusted, reference)
+    if problem:
+        return Judgement(name, False, "rmse-vs-fp64", math.nan, math.nan, math.nan,
+                         math.nan, tol, numel, problem)
+    if reference is None:
+        a = candidate.detach().flatten().to(torch.float32)
+        b = trusted.detach().flatten().to(torch.float32)
+        if torch.allclose(a, b, atol=tol, rtol=tol, equal_nan=True):
+            cosine = 1.0  # same()'s early exit: cosine of two zero vectors is 0, not 1
+        else:
+            cosine = torch.nn.functional.cosine_similarity(a, b, dim=0, eps=1e-6).item()
+        return Judgement(name, cosine >= policy.COSINE_MIN, "cosine-vs-trusted", cosine,
+                         math.nan, policy.COSINE_MIN, math.nan, tol, numel)
+    multiplier = policy.rmse_multiplier(trusted.dtype, numel)
+    trusted_error = rmse(trusted, reference)
+    candidate_error = rmse(candidate, reference)
+    bound = multiplier * trusted_error + tol / 10
+    # NaN anywhere makes the comparison False: a NaN the reference does not have fails.
+    passed = candidate_error <= bound
+    return Judgement(name, passed, "rmse-vs-fp64", candidate_error, trusted_error, bound,
+                     multiplier, tol, numel)
+
+
+def judge_all(candidate: dict, trusted: dict, reference: dict | None, *,
+              training: bool) -> list[Judgement]:
+    """Judge every named tensor; a tensor missing on either side is a failed judgement."""
+    judgements = []
+    for name in list(trusted) + [n for n in candidate if n not in trusted]:
+        if name not in candidate or name not in trusted:
+            side = "candidate" if name not in candidate else "trusted"
+            judgements.append(Judgement(name, False, "rmse-vs-fp64", math.nan, math.nan,
+                                        math.nan, math.nan, math.nan, 0,
+                                        f"missing from the {side} result"))
+            continue
+        ref = None if reference is None else reference[name]
+        judgements.append(judge(name, candidate[name], trusted[name], ref, training=training))
+    return judgements
+
+
+def first_difference(a: dict, b: dict) -> str | None:
+    """Where two runs of the same path differ bitwise (a non-deterministic model), else None.
+    Two eager runs must agree exactly before a compiled result can be judged against them."""
+    if set(a) != set(b):
+        return f"different tensors: {sorted(set(a) ^ set(b))}"
+    for name in a:
+        if not torch.equal(a[name], b[name]):
+            diff = (a[name].to(torch.float64) - b[name].to(torch.float64)).abs().max().item()
+            return f"{name} differs between two eager runs (max |diff| = {diff:.3e})"
+    return None

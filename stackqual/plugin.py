@@ -1,0 +1,193 @@
+"""The pytest plugin (entry point `stackqual`): options, report header, capability skips,
+the `gate` fixture, baseline writes and the run report."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import torch
+
+from . import capabilities, profile
+from .baselines import BaselineError, BaselineStore
+from .gate import Gate
+from .report import RunReport
+
+STATE = pytest.StashKey["State"]()
+
+
+@dataclass
+class State:
+    """The run's state; registered as a plugin object so its hooks see it."""
+
+    profile: str
+    profile_source: str
+    store: BaselineStore
+    report: RunReport
+    update: bool
+    report_dir: Path | None
+    passed: set = field(default_factory=set)  # nodeids whose call phase passed
+    written: list = field(default_factory=list)
+    report_paths: tuple = ()
+
+    def pytest_runtest_logreport(self, report):
+        reason = ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = report.longrepr[2].removeprefix("Skipped: ")
+        elif report.failed:
+            reason = f"failed in {report.when}"
+        if report.when == "call" or report.outcome != "passed":
+            self.report.add_test(report.nodeid, report.outcome, report.duration, reason)
+        if report.when == "call" and report.passed:
+            self.passed.add(report.nodeid)
+        elif report.failed:
+            self.passed.discard(report.nodeid)
+
+    def pytest_sessionfinish(self):
+        if self.update:
+            self.written = self.store.commit(self.passed, self.report.fingerprint)
+        if self.report_dir is not None:
+            self.report_paths = self.report.write(self.report_dir)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        tr = terminalreporter
+        improved = [c for c in self.report.checks if c.verdict == "improved"]
+        missing = [c for c in self.report.checks if c.verdict == "no-baseline"]
+        if improved or missing or self.written or self.report_paths:
+            tr.section("stackqual")
+        for c in improved:
+            tr.line(f"improved: {c.check_id}: {c.message}")
+        if missing:
+            tr.line(f"{len(missing)} checks have no baseline on profile {self.profile!r} "
+                    "(reported, not compared): record them with --update-baselines")
+        for path in self.written:
+            tr.line(f"baseline written: {path}")
+        if self.update and not self.written:
+            tr.line("--update-baselines: no passing test measured a baseline value; "
+                    "nothing written")
+        if self.report_paths:
+            tr.line(f"report: {self.report_paths[0]}")
+            tr.line(f"summary: {self.report_paths[1]}")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("stackqual", "stackqual: baselines, profiles and the run report")
+    group.addoption("--update-baselines", action="store_true",
+                    help="record this run's measured values as the baselines of this profile "
+                         "(only tests that pass are recorded; review and commit the diff)")
+    group.addoption("--profile", metavar="NAME",
+                    help="hardware profile to compare against (default: detected, e.g. "
+                         "cpu-avx512 or cuda-sm90-h100-80gb)")
+    group.addoption("--baselines-dir", metavar="PATH",
+                    help="root of the per-profile baselines (default: <rootdir>/baselines)")
+    group.addoption("--report-dir", metavar="PATH",
+                    help="where the run report (JSON + Markdown) goes (default: <rootdir>/reports)")
+    group.addoption("--no-report", action="store_true", help="write no run report")
+    group.addoption("--threads", type=int, metavar="N",
+                    help="torch.set_num_threads for the whole run, fixed so that compile-time "
+                         "and run-time thread counts agree (default: the CPUs this process may use)")
+    group.addoption("--inductor-cache", metavar="PATH",
+                    help="inductor cache directory shared by the whole run (default: "
+                         "$TORCHINDUCTOR_CACHE_DIR, else <rootdir>/.stackqual-cache/inductor)")
+
+
+def _resolve(config, option: str, default: Path) -> Path:
+    value = config.getoption(option)
+    return Path(value).resolve() if value else default
+
+
+def pytest_configure(config):
+    for line in capabilities.MARKERS:
+        config.addinivalue_line("markers", line)
+    if hasattr(config, "workerinput"):  # pragma: no cover - xdist workers
+        raise pytest.UsageError("stackqual does not run under pytest-xdist: timings and "
+                                "baseline writes need one process")
+    rootdir = Path(config.rootpath)
+
+    threads = config.getoption("threads") or len(os.sched_getaffinity(0))
+    if threads < 1:
+        raise pytest.UsageError(f"--threads must be >= 1, got {threads}")
+    torch.set_num_threads(threads)
+
+    cache = config.getoption("inductor_cache")
+    if cache or "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+        cache_dir = Path(cache).resolve() if cache else rootdir / ".stackqual-cache" / "inductor"
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(cache_dir)
+
+    name = config.getoption("profile")
+    try:
+        prof = profile.validate_profile_name(name) if name else profile.detect_profile()
+    except ValueError as e:
+        raise pytest.UsageError(f"--profile: {e}") from None
+
+    baselines_root = _resolve(config, "baselines_dir", rootdir / "baselines")
+    try:
+        store = BaselineStore(baselines_root, prof)
+    except BaselineError as e:
+        raise pytest.UsageError(f"malformed baseline file: {e}") from None
+
+    report_dir = None if config.getoption("no_report") else _resolve(
+        config, "report_dir", rootdir / "reports")
+    state = State(
+        profile=prof, profile_source="--profile" if name else "detected", store=store,
+        report=RunReport(prof, profile.fingerprint(), ["pytest", *config.invocation_params.args]),
+        update=config.getoption("update_baselines"), report_dir=report_dir)
+    config.stash[STATE] = state
+    config.pluginmanager.register(state, "stackqual-state")
+
+
+def pytest_report_header(config):
+    state = config.stash[STATE]
+    fp = state.report.fingerprint
+    lines = [
+        f"stackqual profile: {state.profile} ({state.profile_source}); baselines: "
+        f"{state.store.dir} ({len(state.store.files)} files)"
+        + ("; --update-baselines: ON, passing tests overwrite their values" if state.update else ""),
+        f"stack: python {fp['python']}, torch {fp['torch']} (CUDA {fp['cuda']}), "
+        f"threads {fp['torch_threads']}, cpu {fp['cpu']} ({fp['cpu_capability']})"
+        + (f", gpu {fp['gpu']} sm{fp['compute_capability']}, driver {fp['driver']}, "
+           f"cudnn {fp['cudnn']}" if "gpu" in fp else ""),
+        "packages: " + ", ".join(f"{k} {v}" for k, v in fp["packages"].items()),
+    ]
+    if not state.store.files and not state.update:
+        lines.append(f"stackqual: no baselines recorded for profile {state.profile!r}: baseline "
+                     "checks will skip; record them with --update-baselines")
+    for suite, bf in sorted(state.store.files.items()):
+        diffs = profile.fingerprint_differences(bf.fingerprint, fp)
+        if diffs:
+            lines.append(f"stackqual: baselines/{state.profile}/{suite}.json was recorded under "
+                         f"another stack: " + "; ".join(diffs))
+    return lines
+
+
+def pytest_runtest_setup(item):
+    reason = capabilities.skip_reason(item)
+    if reason:
+        pytest.skip(reason)
+
+
+def suite_and_case(config, nodeid: str) -> tuple[str, str]:
+    """`suites/compile/test_x.py::test_y[a]` -> ("compile", "test_x.py::test_y[a]").
+    Outside suites/, the suite is the test file's folder name."""
+    path, _, rest = nodeid.partition("::")
+    parts = Path(path).parts
+    if len(parts) >= 3 and parts[0] == "suites":
+        return parts[1], "/".join(parts[2:]) + "::" + rest
+    folder = (Path(config.rootpath) / path).parent.name
+    return folder, Path(path).name + "::" + rest
+
+
+@pytest.fixture
+def gate(request) -> Gate:
+    """Record measurements and apply policy and baseline gates for this test."""
+    state = request.config.stash[STATE]
+    suite, case_id = suite_and_case(request.config, request.node.nodeid)
+    return Gate(nodeid=request.node.nodeid, suite=suite, case_id=case_id, store=state.store,
+                report=state.report, update=state.update)
+
+
+@pytest.fixture(scope="session")
+def stackqual_profile(request) -> str:
+    return request.config.stash[STATE].profile

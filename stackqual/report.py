@@ -1,0 +1,130 @@
+"""The run report: one JSON file per run (fingerprint, every check with measured value,
+expected value and verdict, every test outcome) plus a Markdown summary for people.
+Two runs' JSON files can be diffed; the Markdown is what a reviewer reads."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+# pass: within bound / equal to baseline. fail: the gate fired. improved: better than the
+# baseline (consider re-recording). no-baseline: measured, not compared (profile has none).
+# recorded: staged for --update-baselines. info: reported only, never gated.
+VERDICTS = ("pass", "fail", "improved", "no-baseline", "recorded", "info")
+
+
+@dataclass
+class CheckRecord:
+    check_id: str
+    nodeid: str
+    suite: str
+    metric: str
+    measured: object
+    expected: object
+    verdict: str
+    source: str = ""  # where the expectation comes from: a baseline file, a policy
+    message: str = ""
+    details: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}; expected one of {VERDICTS}")
+
+
+def _json_safe(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+class RunReport:
+    def __init__(self, profile: str, fingerprint: dict, invocation: list[str]):
+        self.profile = profile
+        self.fingerprint = fingerprint
+        self.invocation = invocation
+        self.started = datetime.now(timezone.utc)
+        self._t0 = time.perf_counter()
+        self.checks: list[CheckRecord] = []
+        self.tests: dict[str, dict] = {}
+
+    def add(self, record: CheckRecord) -> None:
+        self.checks.append(record)
+
+    def add_test(self, nodeid: str, outcome: str, duration_s: float, reason: str = "") -> None:
+        entry = self.tests.setdefault(nodeid, {"outcome": outcome, "duration_s": 0.0})
+        entry["duration_s"] = round(entry["duration_s"] + duration_s, 3)
+        # A failure in teardown after a passing call is still a failure.
+        if outcome != "passed" or entry["outcome"] == "passed":
+            entry["outcome"] = outcome
+        if reason:
+            entry["reason"] = reason
+
+    def to_dict(self) -> dict:
+        return _json_safe({
+            "profile": self.profile,
+            "fingerprint": self.fingerprint,
+            "invocation": self.invocation,
+            "started": self.started.isoformat(timespec="seconds"),
+            "duration_s": round(time.perf_counter() - self._t0, 1),
+            "outcomes": dict(Counter(t["outcome"] for t in self.tests.values())),
+            "checks": [asdict(c) for c in self.checks],
+            "tests": self.tests,
+        })
+
+    def write(self, directory: Path) -> tuple[Path, Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        stem = f"stackqual-{self.profile}-{self.started.strftime('%Y%m%dT%H%M%SZ')}"
+        json_path, md_path = directory / f"{stem}.json", directory / f"{stem}.md"
+        data = self.to_dict()
+        json_path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        md_path.write_text(self.markdown(data))
+        return json_path, md_path
+
+    def markdown(self, data: dict) -> str:
+        fp = data["fingerprint"]
+        lines = [f"# stackqual run on `{self.profile}`", "",
+                 f"Started {data['started']}, {data['duration_s']} s: "
+                 + ", ".join(f"{n} {k}" for k, n in sorted(data["outcomes"].items())),
+                 "", f"Command: `{' '.join(self.invocation)}`", "", "## Stack", "",
+                 "| | |", "|---|---|"]
+        for key, value in fp.items():
+            if key != "packages":
+                lines.append(f"| {key} | {_fmt(value)} |")
+        for name, version in fp.get("packages", {}).items():
+            if name not in fp:  # torch is already listed with its local version
+                lines.append(f"| {name} | {version} |")
+
+        failed = [c for c in self.checks if c.verdict == "fail"]
+        if failed:
+            lines += ["", "## Failed checks", ""]
+            lines += [f"- `{c.check_id}`: {c.message}" for c in failed]
+
+        lines += ["", "## Checks", "", "| check | measured | expected | verdict | source |",
+                  "|---|---|---|---|---|"]
+        for c in self.checks:
+            lines.append(f"| `{c.check_id}` | {_fmt(c.measured)} | {_fmt(c.expected)} | "
+                         f"{c.verdict} | {c.source} |")
+
+        skips = defaultdict(int)
+        for t in self.tests.values():
+            if t["outcome"] == "skipped":
+                skips[t.get("reason", "")] += 1
+        if skips:
+            lines += ["", "## Skipped", "", "| tests | reason |", "|---|---|"]
+            lines += [f"| {n} | {reason} |" for reason, n in sorted(skips.items())]
+        return "\n".join(lines) + "\n"

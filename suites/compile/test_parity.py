@@ -1,0 +1,78 @@
+"""torch.compile matches eager: outputs and, for training, every parameter's gradient are
+judged against a float64 reference, with a bound scaled by eager's own distance from it."""
+
+import copy
+import time
+
+import pytest
+import torch
+
+from stackqual import numerics, policy
+
+from .cases import parity_cases
+from .models import MODELS, mha_fastpath
+from .running import compile_model, run, to_case
+
+
+def _summary(judgements) -> dict:
+    return {j.name: {"error": j.candidate_error, "trusted_error": j.trusted_error,
+                     "bound": j.bound, "passed": j.passed} for j in judgements}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", parity_cases())
+def test_compiled_matches_eager_against_fp64(case, gate):
+    spec = MODELS[case.model]
+    with spec.context():
+        base = spec.build().to(case.device, case.dtype)
+        inputs = to_case(spec.inputs(spec.batch), case.dtype, case.device)
+
+        def eager():
+            model = copy.deepcopy(base)
+            return run(model, model, inputs, training=case.training, case_dtype=case.dtype)
+
+        trusted = eager()
+        difference = numerics.first_difference(trusted, eager())
+        gate.require(
+            "eager_deterministic", difference is None, measured=difference or "identical",
+            expected="bitwise identical", source="same() also runs eager twice",
+            message=f"eager is not deterministic, so compiled cannot be judged: {difference}")
+
+        model = copy.deepcopy(base)
+        compiled = compile_model(model, case.backend, case.mode_arg)
+        start = time.perf_counter()
+        candidate = run(model, compiled, inputs, training=case.training, case_dtype=case.dtype)
+        gate.info("first_call_s", round(time.perf_counter() - start, 3),
+                  note="compile + one run; depends on the inductor cache being warm")
+
+    with mha_fastpath(False):  # the reference is the plain composite path, in float64
+        reference_model = copy.deepcopy(base).to(torch.float64)
+        reference = run(reference_model, reference_model, to_case(inputs, torch.float64, case.device),
+                        training=case.training, case_dtype=case.dtype)
+
+    judgements = numerics.judge_all(candidate, trusted, reference, training=case.training)
+    failed = [j for j in judgements if not j.passed]
+    worst = max(judgements, key=lambda j: j.bound_used)
+    gate.require(
+        "parity_vs_fp64", not failed, measured=round(worst.bound_used, 4),
+        expected="<= 1 (fraction of bound)", source=policy.RULE_SOURCE, details=_summary(judgements),
+        message=(f"compiled (backend={case.backend}, mode={case.mode}, {case.dtype}, {case.phase}) "
+                 f"is further from the fp64 reference than eager allows for {len(failed)} of "
+                 f"{len(judgements)} tensors:\n  " + "\n  ".join(j.describe() for j in failed[:8])
+                 + (f"\n  ... and {len(failed) - 8} more" if len(failed) > 8 else "")
+                 + f"\n  ({policy.RULE_SOURCE})"))
+
+
+@pytest.mark.parametrize("name", [n for n, s in MODELS.items() if s.expects_op])
+def test_eager_takes_the_path_under_test(name, gate):
+    """A case named after a kernel path must really run it (e.g. the encoder-layer fast
+    path), or its parity cases test something else."""
+    spec = MODELS[name]
+    model = spec.build().eval()
+    with spec.context(), torch.no_grad(), torch.profiler.profile() as prof:
+        model(*spec.inputs(spec.batch))
+    ops = {e.key for e in prof.key_averages()}
+    gate.require("expected_op_ran", spec.expects_op in ops, measured=spec.expects_op in ops,
+                 expected=True, source="models.py: expects_op",
+                 message=f"eager inference did not run {spec.expects_op}; ops seen: "
+                         f"{sorted(o for o in ops if o.startswith('aten::'))[:20]}")

@@ -30,29 +30,35 @@ def test_perturbed_compiled_output_fails_parity_beyond_the_bound_only(run_suite)
         assert beyond.check("parity_vs_fp64")["verdict"] == "fail"
 
 
-def test_added_graph_break_fails_the_graph_break_check(run_suite):
-    run = run_suite("suites/compile/test_dynamo.py::test_graph_breaks_do_not_grow",
-                    "-k", "mlp-cpu", faults=["add_graph_break"])
+DYNAMO = "suites/compile/test_dynamo.py"
+
+# fault plugin, what to run, how many tests must fail, what the failure must say
+FAULTS = [
+    pytest.param("add_graph_break", [f"{DYNAMO}::test_graph_breaks_do_not_grow", "-k", "mlp-cpu"], 2, [
+        "graph_breaks = 1, more than the baseline 0 recorded on profile",
+        "Break reasons: 1x Call to `torch._dynamo.graph_break()`"], id="extra-graph-break"),
+    pytest.param("nested_graph_break", [f"{DYNAMO}::test_graph_breaks_do_not_grow", "-k", "mlp-cpu"], 2, [
+        "dynamo captured no graph at all, so the compiled model runs entirely eager"],
+        id="break-that-leaves-no-graph"),
+    pytest.param("branch_on_batch_parity", [f"{DYNAMO}::test_recompiles_do_not_grow", "-k", "mlp-cpu"], 2, [
+        "dynamic=None]: recompiles = 2, more than the baseline 1",
+        "dynamic=True]: recompiles = 1, more than the baseline 0"], id="extra-recompile"),
+    pytest.param("recompile_every_batch", [f"{DYNAMO}::test_recompiles_do_not_grow", "-k", "mlp-cpu"], 2, [
+        "dynamic=None: dynamo's recompile limit (8) was hit at batch size",
+        "dynamic=True: dynamo's recompile limit (8) was hit at batch size",
+        "past it the compiled model silently runs eager"], id="recompile-limit-hit"),
+    pytest.param("nondeterministic_model", [f"{PARITY}[mlp-aot_eager-default-fp32-cpu-inference]"], 1, [
+        "eager is not deterministic, so compiled cannot be judged: output differs between two "
+        "eager runs"], id="non-deterministic-eager"),
+    pytest.param("fastpath_off", ["suites/compile/test_parity.py::test_eager_takes_the_path_under_test"], 1, [
+        "eager inference did not run aten::_transformer_encoder_layer_fwd"], id="fast-path-not-taken"),
+]
+
+
+@pytest.mark.parametrize("fault,selection,failures,messages", FAULTS)
+def test_gate_fires(run_suite, fault, selection, failures, messages):
+    run = run_suite(*selection, faults=[fault])
     assert run.returncode == 1, run.output
-    assert run.report["outcomes"] == {"failed": 2}
-    assert "graph_breaks = 1, more than the baseline 0" in run.output
-    assert "Break reasons: 1x Call to `torch._dynamo.graph_break()`" in run.output
-
-
-def test_break_that_leaves_no_graph_fails_the_capture_check(run_suite):
-    run = run_suite("suites/compile/test_dynamo.py::test_graph_breaks_do_not_grow",
-                    "-k", "mlp-cpu", faults=["nested_graph_break"])
-    assert run.returncode == 1, run.output
-    assert run.report["outcomes"] == {"failed": 2}
-    assert "dynamo captured no graph at all, so the compiled model runs entirely eager" \
-        in run.output
-
-
-def test_model_recompiling_on_every_batch_size_fails_the_recompile_check(run_suite):
-    run = run_suite("suites/compile/test_dynamo.py::test_recompiles_do_not_grow",
-                    "-k", "mlp-cpu", faults=["recompile_every_batch"])
-    assert run.returncode == 1, run.output
-    assert run.report["outcomes"] == {"failed": 2}
-    assert "dynamic=None: dynamo's recompile limit (8) was hit at batch size" in run.output
-    assert "dynamic=True: dynamo's recompile limit (8) was hit at batch size" in run.output
-    assert "silently runs eager" in run.output
+    assert run.report["outcomes"] == {"failed": failures}, run.output
+    for message in messages:
+        assert message in run.output, f"{message!r} not in the output:\n{run.output}"

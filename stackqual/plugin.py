@@ -18,7 +18,7 @@ from .report import RunReport
 STATE = pytest.StashKey["State"]()
 
 
-@dataclass
+@dataclass(eq=False)  # a registered plugin must stay hashable
 class State:
     """The run's state; registered as a plugin object so its hooks see it."""
 

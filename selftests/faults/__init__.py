@@ -1,0 +1,12 @@
+"""Fault plugins for the mutation self-tests, loaded with `-p selftests.faults.<name>`.
+Each injects one fault that a gate exists to catch."""
+
+import dataclasses
+
+
+def rebuild_model(name: str, transform) -> None:
+    """Make the compile suite build `transform(original model)` for model `name`."""
+    from suites.compile import models
+
+    spec = models.MODELS[name]
+    models.MODELS[name] = dataclasses.replace(spec, build=lambda: transform(spec.build()))

@@ -1,10 +1,10 @@
 """Fault: the reference lab's MLP gets a graph break between its first two layers, in
 the top-level forward (dynamo splits it into two graphs)."""
 
-import dataclasses
-
 import torch
 from torch import nn
+
+from . import rebuild_model
 
 
 class BreakAfterFirstLayer(nn.Module):
@@ -19,8 +19,4 @@ class BreakAfterFirstLayer(nn.Module):
 
 
 def pytest_configure(config):
-    from suites.compile import models
-
-    spec = models.MODELS["mlp"]
-    models.MODELS["mlp"] = dataclasses.replace(
-        spec, build=lambda: BreakAfterFirstLayer(spec.build()))
+    rebuild_model("mlp", BreakAfterFirstLayer)

@@ -2,10 +2,10 @@
 captures no graph at all and the "compiled" MLP runs entirely eager, while
 torch._dynamo.explain reports graph_break_count = -1."""
 
-import dataclasses
-
 import torch
 from torch import nn
+
+from . import rebuild_model
 
 
 class GraphBreak(nn.Module):
@@ -14,14 +14,10 @@ class GraphBreak(nn.Module):
         return x
 
 
+def with_break_inside(model: nn.Sequential) -> nn.Sequential:
+    model.insert(2, GraphBreak())
+    return model
+
+
 def pytest_configure(config):
-    from suites.compile import models
-
-    spec = models.MODELS["mlp"]
-
-    def build():
-        model = spec.build()
-        model.insert(2, GraphBreak())
-        return model
-
-    models.MODELS["mlp"] = dataclasses.replace(spec, build=build)
+    rebuild_model("mlp", with_break_inside)

@@ -1,9 +1,9 @@
 """Fault: the reference lab's MLP loops over its batch size in Python; range() needs a
 concrete int, so dynamo specializes the graph on it and every batch size compiles again."""
 
-import dataclasses
-
 from torch import nn
+
+from . import rebuild_model
 
 
 class LoopOverBatch(nn.Module):
@@ -15,13 +15,4 @@ class LoopOverBatch(nn.Module):
 
 
 def pytest_configure(config):
-    from suites.compile import models
-
-    spec = models.MODELS["mlp"]
-
-    def build():
-        model = spec.build()
-        model.insert(0, LoopOverBatch())
-        return model
-
-    models.MODELS["mlp"] = dataclasses.replace(spec, build=build)
+    rebuild_model("mlp", lambda model: nn.Sequential(LoopOverBatch(), *model))

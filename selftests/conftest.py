@@ -6,10 +6,25 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """Make torch.cuda report one GPU with the given name, capability and memory."""
+    def install(name: str, major: int, minor: int, total_memory: int) -> None:
+        props = SimpleNamespace(name=name, major=major, minor=minor, total_memory=total_memory)
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+        monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device=0: props)
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (major, minor))
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: name)
+    return install
 
 
 @dataclass

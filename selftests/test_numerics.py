@@ -17,22 +17,18 @@ def offset(value, dtype, n=N):
     return torch.full((n,), value, dtype=dtype)
 
 
-@pytest.mark.parametrize("dtype,training", [
-    (torch.float32, False), (torch.float32, True), (torch.bfloat16, False), (torch.float16, False),
-])
-def test_bound_is_multiplier_times_trusted_error_plus_tenth_of_tol(dtype, training):
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_bound_is_multiplier_times_trusted_error_plus_tenth_of_tol(dtype):
     reference = torch.zeros(N, dtype=torch.float64)
     trusted = offset(2.0 ** -8, dtype)
-    bound = policy.RMSE_MULTIPLIER[dtype] * 2.0 ** -8 + policy.tolerance(dtype, training) / 10
-    at = numerics.judge("out", offset(bound, torch.float64).to(dtype), trusted, reference,
-                        training=training)
+    bound = policy.RMSE_MULTIPLIER[dtype] * 2.0 ** -8 + policy.tolerance(dtype) / 10
+    at = numerics.judge("out", offset(bound, torch.float64).to(dtype), trusted, reference)
     assert at.bound == pytest.approx(bound)
     # Rounding `bound` to dtype may land just above or below it: judge what was produced.
     assert at.passed == (at.candidate_error <= bound)
-    below = numerics.judge("out", trusted * 0 + 2.0 ** -8, trusted, reference, training=training)
+    below = numerics.judge("out", trusted * 0 + 2.0 ** -8, trusted, reference)
     assert below.passed and below.bound_used < 1
-    past = numerics.judge("out", offset(bound * 1.02, torch.float64).to(dtype), trusted, reference,
-                          training=training)
+    past = numerics.judge("out", offset(bound * 1.02, torch.float64).to(dtype), trusted, reference)
     assert not past.passed and past.bound_used > 1
 
 
@@ -40,10 +36,8 @@ def test_fp32_passes_at_the_bound_and_fails_just_past_it():
     reference = torch.zeros(N, dtype=torch.float64)
     trusted = offset(2.0 ** -10, torch.float32)
     bound = 2.0 * 2.0 ** -10 + 1e-4 / 10
-    assert numerics.judge("out", offset(bound * 0.999, torch.float32), trusted, reference,
-                          training=False).passed
-    judgement = numerics.judge("out", offset(bound * 1.001, torch.float32), trusted, reference,
-                               training=False)
+    assert numerics.judge("out", offset(bound * 0.999, torch.float32), trusted, reference).passed
+    judgement = numerics.judge("out", offset(bound * 1.001, torch.float32), trusted, reference)
     assert not judgement.passed
     text = judgement.describe()
     assert "out:" in text and "2 x rmse(trusted, fp64)" in text and "1.00x of bound" in text
@@ -52,50 +46,46 @@ def test_fp32_passes_at_the_bound_and_fails_just_past_it():
 def test_bf16_gets_multiplier_three():
     reference = torch.zeros(N, dtype=torch.float64)
     trusted = offset(2.0 ** -6, torch.bfloat16)
-    assert numerics.judge("o", offset(3 * 2.0 ** -6, torch.bfloat16), trusted, reference,
-                          training=False).passed
+    assert numerics.judge("o", offset(3 * 2.0 ** -6, torch.bfloat16), trusted, reference).passed
     assert not numerics.judge("o", offset(3 * 2.0 ** -6 + 2.0 ** -10, torch.bfloat16), trusted,
-                              reference, training=False).passed
+                              reference).passed
 
 
 def test_small_tensors_get_multiplier_three_even_in_fp32():
     reference = torch.zeros(100, dtype=torch.float64)
     trusted = offset(2.0 ** -8, torch.float32, n=100)
     judgement = numerics.judge("o", offset(2.5 * 2.0 ** -8, torch.float32, n=100), trusted,
-                               reference, training=False)
+                               reference)
     assert judgement.multiplier == 3.0 and judgement.passed
 
 
 def test_exact_trusted_path_leaves_the_tol_floor():
     reference = torch.zeros(N, dtype=torch.float64)
     trusted = offset(0.0, torch.float32)
-    assert numerics.judge("o", offset(2.0 ** -17, torch.float32), trusted, reference,
-                          training=False).passed  # 7.6e-6 <= 1e-5
-    assert not numerics.judge("o", offset(2.0 ** -16, torch.float32), trusted, reference,
-                              training=False).passed  # 1.5e-5 > 1e-5
+    # fp32 floor: tol / 10 = 1e-5
+    assert numerics.judge("o", offset(2.0 ** -17, torch.float32), trusted, reference).passed
+    assert not numerics.judge("o", offset(2.0 ** -16, torch.float32), trusted, reference).passed
 
 
 def test_nan_in_candidate_fails():
     reference = torch.zeros(N, dtype=torch.float64)
     candidate = offset(0.0, torch.float32)
     candidate[7] = math.nan
-    assert not numerics.judge("o", candidate, offset(0.0, torch.float32), reference,
-                              training=False).passed
+    assert not numerics.judge("o", candidate, offset(0.0, torch.float32), reference).passed
 
 
 def test_shape_and_dtype_problems_fail_with_the_problem_named():
     ref = torch.zeros(4, 4, dtype=torch.float64)
-    j = numerics.judge("o", torch.zeros(16), torch.zeros(4, 4), ref, training=False)
+    j = numerics.judge("o", torch.zeros(16), torch.zeros(4, 4), ref)
     assert not j.passed and "shape (16,) differs from trusted (4, 4)" in j.describe()
-    j = numerics.judge("o", torch.zeros(4, 4, dtype=torch.bfloat16), torch.zeros(4, 4), ref,
-                       training=False)
+    j = numerics.judge("o", torch.zeros(4, 4, dtype=torch.bfloat16), torch.zeros(4, 4), ref)
     assert not j.passed and "dtype" in j.describe()
 
 
 def test_missing_tensor_is_a_failed_judgement():
     t = {"output": torch.zeros(3), "grad[w]": torch.zeros(3)}
     ref = {k: v.double() for k, v in t.items()}
-    judgements = numerics.judge_all({"output": torch.zeros(3)}, t, ref, training=True)
+    judgements = numerics.judge_all({"output": torch.zeros(3)}, t, ref)
     missing = [j for j in judgements if not j.passed]
     assert [j.name for j in missing] == ["grad[w]"]
     assert "missing from the candidate result" in missing[0].describe()
@@ -103,10 +93,9 @@ def test_missing_tensor_is_a_failed_judgement():
 
 def test_cosine_fallback_without_fp64_reference():
     trusted = torch.linspace(-1, 1, N)
-    assert numerics.judge("o", trusted * 1.001, trusted, None, training=False).passed
+    assert numerics.judge("o", trusted * 1.001, trusted, None).passed
     orthogonal = torch.cos(torch.linspace(0, 40 * math.pi, N))
-    j = numerics.judge("o", orthogonal, torch.sin(torch.linspace(0, 40 * math.pi, N)), None,
-                       training=False)
+    j = numerics.judge("o", orthogonal, torch.sin(torch.linspace(0, 40 * math.pi, N)), None)
     assert not j.passed and j.method == "cosine-vs-trusted" and "no fp64 reference" in j.describe()
 
 

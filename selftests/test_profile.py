@@ -1,17 +1,9 @@
 """Profile detection and the stack fingerprint."""
 
-from types import SimpleNamespace
-
 import pytest
 import torch
 
 from stackqual import profile
-
-
-def fake_gpu(monkeypatch, name, major, minor, total_memory):
-    props = SimpleNamespace(name=name, major=major, minor=minor, total_memory=total_memory)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index=0: props)
 
 
 @pytest.mark.parametrize("name,major,minor,total,expected", [
@@ -20,9 +12,9 @@ def fake_gpu(monkeypatch, name, major, minor, total_memory):
     ("NVIDIA A10", 8, 6, 23_827_644_416, "cuda-sm86-a10-22gb"),
     ("NVIDIA A100-SXM4-40GB", 8, 0, 42_505_273_344, "cuda-sm80-a100-40gb"),
 ])
-def test_cuda_profile_names_capability_model_and_memory(monkeypatch, name, major, minor, total,
+def test_cuda_profile_names_capability_model_and_memory(fake_gpu, name, major, minor, total,
                                                         expected):
-    fake_gpu(monkeypatch, name, major, minor, total)
+    fake_gpu(name, major, minor, total)
     assert profile.detect_profile() == expected
 
 

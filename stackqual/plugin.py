@@ -186,8 +186,3 @@ def gate(request) -> Gate:
     suite, case_id = suite_and_case(request.config, request.node.nodeid)
     return Gate(nodeid=request.node.nodeid, suite=suite, case_id=case_id, store=state.store,
                 report=state.report, update=state.update)
-
-
-@pytest.fixture(scope="session")
-def stackqual_profile(request) -> str:
-    return request.config.stash[STATE].profile

@@ -1,5 +1,10 @@
+import os
+
 import pytest
 import torch
+
+# Deterministic cuBLAS needs this before CUDA initializes (see torch.use_deterministic_algorithms).
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
 @pytest.fixture(autouse=True)
@@ -10,3 +15,15 @@ def fresh_dynamo():
     torch._dynamo.reset()
     yield
     torch._dynamo.reset()
+
+
+@pytest.fixture(autouse=True)
+def deterministic_algorithms():
+    """Compiled results are judged against eager, and eager against itself (two runs must
+    agree bitwise). On CUDA, atomics (e.g. the embedding backward) make eager gradients
+    differ run to run; deterministic algorithms remove that noise. An op without a
+    deterministic implementation then raises, naming itself."""
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    yield
+    torch.use_deterministic_algorithms(before)

@@ -6,6 +6,7 @@ import time
 
 import pytest
 import torch
+from torch._dynamo.utils import counters
 
 from stackqual import numerics, policy
 
@@ -40,17 +41,19 @@ def test_compiled_matches_eager_against_fp64(case, gate):
 
         model = copy.deepcopy(base)
         compiled = compile_model(model, case.backend, case.mode_arg)
+        counters.clear()
         start = time.perf_counter()
         candidate = run(model, compiled, inputs, training=case.training, case_dtype=case.dtype)
         gate.info("first_call_s", round(time.perf_counter() - start, 3),
                   note="compile + one run; depends on the inductor cache being warm")
+        cudagraph_skips = counters["inductor"]["cudagraph_skips"]
 
     with mha_fastpath(False):  # the reference is the plain composite path, in float64
         reference_model = copy.deepcopy(base).to(torch.float64)
         reference = run(reference_model, reference_model, to_case(inputs, torch.float64, case.device),
                         training=case.training, case_dtype=case.dtype)
 
-    judgements = numerics.judge_all(candidate, trusted, reference, training=case.training)
+    judgements = numerics.judge_all(candidate, trusted, reference)
     failed = [j for j in judgements if not j.passed]
     worst = max(judgements, key=lambda j: j.bound_used)
     gate.require(
@@ -61,6 +64,13 @@ def test_compiled_matches_eager_against_fp64(case, gate):
                  f"{len(judgements)} tensors:\n  " + "\n  ".join(j.describe() for j in failed[:8])
                  + (f"\n  ... and {len(failed) - 8} more" if len(failed) > 8 else "")
                  + f"\n  ({policy.RULE_SOURCE})"))
+
+    if case.device == "cuda" and case.mode == "reduce-overhead":
+        gate.at_most_baseline("cudagraph_skips", cudagraph_skips,
+                              explain="inductor did not use CUDA graphs where it did before; "
+                                      "TORCH_LOGS=perf_hints says why")
+    else:  # only reduce-overhead asks for CUDA graphs; off-GPU inductor skips them (reported)
+        gate.info("cudagraph_skips", cudagraph_skips)
 
 
 @pytest.mark.parametrize("name", [n for n, s in MODELS.items() if s.expects_op])

@@ -153,6 +153,12 @@ def test_invalid_profile_name_is_a_usage_error(suite):
     result.stderr.fnmatch_lines(["*--profile: profile name 'Bad Name' is not valid*"])
 
 
+def test_thread_count_must_be_positive(suite):
+    result = suite.runpytest("--threads", "0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--threads must be >= 1, got 0*"])
+
+
 def test_report_header_and_run_report(suite):
     suite.runpytest("--profile", "cpu-test", "--update-baselines")
     result = suite.runpytest("--profile", "cpu-test", "--report-dir", "out")

@@ -106,7 +106,9 @@ def pytest_configure(config):
                                 "baseline writes need one process")
     rootdir = Path(config.rootpath)
 
-    threads = config.getoption("threads") or len(os.sched_getaffinity(0))
+    threads = config.getoption("threads")
+    if threads is None:
+        threads = len(os.sched_getaffinity(0))
     if threads < 1:
         raise pytest.UsageError(f"--threads must be >= 1, got {threads}")
     torch.set_num_threads(threads)

@@ -139,6 +139,14 @@ def test_bad(gate):
     assert not (pytester.path / "baselines").exists()
 
 
+def test_non_numeric_baseline_for_a_count_fails_clearly(suite):
+    write(suite.path / "baselines" / "cpu-test" / f"{suite.path.name}.json",
+          valid({"test_things.py::test_count#things": "three"}))
+    result = suite.runpytest("--profile", "cpu-test")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*#things: the baseline in *.json is 'three', not a number*"])
+
+
 def test_malformed_baseline_is_a_usage_error(suite):
     path = write(suite.path / "baselines" / "cpu-test" / "x.json", "{oops")
     result = suite.runpytest("--profile", "cpu-test")

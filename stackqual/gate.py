@@ -74,6 +74,9 @@ class Gate:
                 f"for it in {path}; record one with: pytest '{self.nodeid}' "
                 f"--profile {self.store.profile} --update-baselines")
         source = f"baseline {path}"
+        if isinstance(baseline, bool) or not isinstance(baseline, (int, float)):
+            pytest.fail(f"{cid}: the baseline in {path} is {baseline!r}, not a number; fix the "
+                        "file or re-record it with --update-baselines", pytrace=False)
         if value > baseline:
             message = (f"{metric} = {value}, more than the baseline {baseline} recorded on "
                        f"profile {self.store.profile!r} ({path}). {explain}").rstrip()

@@ -180,4 +180,5 @@ def test_report_header_and_run_report(suite):
     assert data["tests"]["test_things.py::test_count"]["outcome"] == "passed"
     assert data["fingerprint"]["torch"]
     summary = report.with_suffix(".md").read_text()
-    assert "## Checks" in summary and "`test_things.py::test_count#things` | 3 | 3 | pass" in summary
+    assert "## Checks" in summary
+    assert "`test_things.py::test_count#things` | 3 | 3 | pass" in summary

@@ -30,28 +30,32 @@ def test_perturbed_compiled_output_fails_parity_beyond_the_bound_only(run_suite)
         assert beyond.check("parity_vs_fp64")["verdict"] == "fail"
 
 
-DYNAMO = "suites/compile/test_dynamo.py"
+GRAPH_BREAKS = ["suites/compile/test_dynamo.py::test_graph_breaks_do_not_grow", "-k", "mlp-cpu"]
+RECOMPILES = ["suites/compile/test_dynamo.py::test_recompiles_do_not_grow", "-k", "mlp-cpu"]
+DETERMINISM = [f"{PARITY}[mlp-aot_eager-default-fp32-cpu-inference]"]
+FAST_PATH = ["suites/compile/test_parity.py::test_eager_takes_the_path_under_test"]
 
 # fault plugin, what to run, how many tests must fail, what the failure must say
 FAULTS = [
-    pytest.param("add_graph_break", [f"{DYNAMO}::test_graph_breaks_do_not_grow", "-k", "mlp-cpu"], 2, [
+    pytest.param("add_graph_break", GRAPH_BREAKS, 2, [
         "graph_breaks = 1, more than the baseline 0 recorded on profile",
         "Break reasons: 1x Call to `torch._dynamo.graph_break()`"], id="extra-graph-break"),
-    pytest.param("nested_graph_break", [f"{DYNAMO}::test_graph_breaks_do_not_grow", "-k", "mlp-cpu"], 2, [
+    pytest.param("nested_graph_break", GRAPH_BREAKS, 2, [
         "dynamo captured no graph at all, so the compiled model runs entirely eager"],
         id="break-that-leaves-no-graph"),
-    pytest.param("branch_on_batch_parity", [f"{DYNAMO}::test_recompiles_do_not_grow", "-k", "mlp-cpu"], 2, [
+    pytest.param("branch_on_batch_parity", RECOMPILES, 2, [
         "dynamic=None]: recompiles = 2, more than the baseline 1",
         "dynamic=True]: recompiles = 1, more than the baseline 0"], id="extra-recompile"),
-    pytest.param("recompile_every_batch", [f"{DYNAMO}::test_recompiles_do_not_grow", "-k", "mlp-cpu"], 2, [
+    pytest.param("recompile_every_batch", RECOMPILES, 2, [
         "dynamic=None: dynamo's recompile limit (8) was hit at batch size",
         "dynamic=True: dynamo's recompile limit (8) was hit at batch size",
         "past it the compiled model silently runs eager"], id="recompile-limit-hit"),
-    pytest.param("nondeterministic_model", [f"{PARITY}[mlp-aot_eager-default-fp32-cpu-inference]"], 1, [
+    pytest.param("nondeterministic_model", DETERMINISM, 1, [
         "eager is not deterministic, so compiled cannot be judged: output differs between two "
         "eager runs"], id="non-deterministic-eager"),
-    pytest.param("fastpath_off", ["suites/compile/test_parity.py::test_eager_takes_the_path_under_test"], 1, [
-        "eager inference did not run aten::_transformer_encoder_layer_fwd"], id="fast-path-not-taken"),
+    pytest.param("fastpath_off", FAST_PATH, 1, [
+        "eager inference did not run aten::_transformer_encoder_layer_fwd"],
+        id="fast-path-not-taken"),
 ]
 
 

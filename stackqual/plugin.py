@@ -12,7 +12,7 @@ import torch
 
 from . import capabilities, profile
 from .baselines import BaselineError, BaselineStore
-from .gate import Gate
+from .gate import Gate, shown
 from .report import RunReport
 
 STATE = pytest.StashKey["State"]()
@@ -87,7 +87,8 @@ def pytest_addoption(parser):
     group.addoption("--no-report", action="store_true", help="write no run report")
     group.addoption("--threads", type=int, metavar="N",
                     help="torch.set_num_threads for the whole run, fixed so that compile-time "
-                         "and run-time thread counts agree (default: the CPUs this process may use)")
+                         "and run-time thread counts agree (default: the CPUs this process "
+                         "may use)")
     group.addoption("--inductor-cache", metavar="PATH",
                     help="inductor cache directory shared by the whole run (default: "
                          "$TORCHINDUCTOR_CACHE_DIR, else <rootdir>/.stackqual-cache/inductor)")
@@ -146,7 +147,8 @@ def pytest_report_header(config):
     lines = [
         f"stackqual profile: {state.profile} ({state.profile_source}); baselines: "
         f"{state.store.dir} ({len(state.store.files)} files)"
-        + ("; --update-baselines: ON, passing tests overwrite their values" if state.update else ""),
+        + ("; --update-baselines: ON, passing tests overwrite their values"
+           if state.update else ""),
         f"stack: python {fp['python']}, torch {fp['torch']} (CUDA {fp['cuda']}), "
         f"threads {fp['torch_threads']}, cpu {fp['cpu']} ({fp['cpu_capability']})"
         + (f", gpu {fp['gpu']} sm{fp['compute_capability']}, driver {fp['driver']}, "
@@ -159,8 +161,8 @@ def pytest_report_header(config):
     for suite, bf in sorted(state.store.files.items()):
         diffs = profile.fingerprint_differences(bf.fingerprint, fp)
         if diffs:
-            lines.append(f"stackqual: baselines/{state.profile}/{suite}.json was recorded under "
-                         f"another stack: " + "; ".join(diffs))
+            lines.append(f"stackqual: {shown(bf.path)} was recorded under another stack: "
+                         + "; ".join(diffs))
     return lines
 
 

@@ -50,7 +50,8 @@ def test_compiled_matches_eager_against_fp64(case, gate):
 
     with mha_fastpath(False):  # the reference is the plain composite path, in float64
         reference_model = copy.deepcopy(base).to(torch.float64)
-        reference = run(reference_model, reference_model, to_case(inputs, torch.float64, case.device),
+        reference = run(reference_model, reference_model,
+                        to_case(inputs, torch.float64, case.device),
                         training=case.training, case_dtype=case.dtype)
 
     judgements = numerics.judge_all(candidate, trusted, reference)
@@ -58,7 +59,8 @@ def test_compiled_matches_eager_against_fp64(case, gate):
     worst = max(judgements, key=lambda j: j.bound_used)
     gate.require(
         "parity_vs_fp64", not failed, measured=round(worst.bound_used, 4),
-        expected="<= 1 (fraction of bound)", source=policy.RULE_SOURCE, details=_summary(judgements),
+        expected="<= 1 (fraction of bound)", source=policy.RULE_SOURCE,
+        details=_summary(judgements),
         message=(f"compiled (backend={case.backend}, mode={case.mode}, {case.dtype}, {case.phase}) "
                  f"is further from the fp64 reference than eager allows for {len(failed)} of "
                  f"{len(judgements)} tensors:\n  " + "\n  ".join(j.describe() for j in failed[:8])

@@ -10,6 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+# pytester's in-process runs unload the modules first imported during them; torch modules
+# that register operators (torch._inductor.test_operators, imported by dynamo's trace
+# rules) cannot be imported twice. Import them once, up front.
+import torch._dynamo.trace_rules  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 

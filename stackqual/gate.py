@@ -39,7 +39,7 @@ class Gate:
     def check_id(self, metric: str) -> str:
         return f"{self.case_id}#{metric}"
 
-    def _record(self, metric, measured, expected, verdict, source="", message="", details=None):
+    def record(self, metric, measured, expected, verdict, source="", message="", details=None):
         self.report.add(CheckRecord(
             check_id=self.check_id(metric), nodeid=self.nodeid, suite=self.suite,
             metric=metric, measured=measured, expected=expected, verdict=verdict,
@@ -47,14 +47,14 @@ class Gate:
 
     def info(self, metric: str, value, **details) -> None:
         """Report a measurement that nothing is gated on (yet)."""
-        self._record(metric, value, None, "info", details=details)
+        self.record(metric, value, None, "info", details=details)
 
     def require(self, metric: str, passed: bool, *, measured, expected, source: str,
                 message: str, details: dict | None = None) -> None:
         """A policy gate. `message` must name the case, the value, the bound and its source."""
         verdict = "pass" if passed else "fail"
-        self._record(metric, measured, expected, verdict, source,
-                     "" if passed else message, details)
+        self.record(metric, measured, expected, verdict, source,
+                    "" if passed else message, details)
         if not passed:
             pytest.fail(f"{self.case_id}: {message}", pytrace=False)
 
@@ -64,11 +64,11 @@ class Gate:
         path = shown(self.store.path_for(self.suite))
         if self.update:
             self.store.stage(self.suite, cid, value, self.nodeid)
-            self._record(metric, value, None, "recorded", path)
+            self.record(metric, value, None, "recorded", path)
             return
         baseline = self.store.get(self.suite, cid)
         if baseline is None:
-            self._record(metric, value, None, "no-baseline", path)
+            self.record(metric, value, None, "no-baseline", path)
             pytest.skip(
                 f"{cid}: measured {value}, but profile {self.store.profile!r} has no baseline "
                 f"for it in {path}; record one with: pytest '{self.nodeid}' "
@@ -80,9 +80,9 @@ class Gate:
         if value > baseline:
             message = (f"{metric} = {value}, more than the baseline {baseline} recorded on "
                        f"profile {self.store.profile!r} ({path}). {explain}").rstrip()
-            self._record(metric, value, baseline, "fail", source, message)
+            self.record(metric, value, baseline, "fail", source, message)
             pytest.fail(f"{self.case_id}: {message}", pytrace=False)
         verdict = "improved" if value < baseline else "pass"
-        self._record(metric, value, baseline, verdict, source,
-                     f"{metric} = {value} < baseline {baseline}: consider --update-baselines"
-                     if verdict == "improved" else "")
+        self.record(metric, value, baseline, verdict, source,
+                    f"{metric} = {value} < baseline {baseline}: consider --update-baselines"
+                    if verdict == "improved" else "")

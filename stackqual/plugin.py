@@ -1,8 +1,10 @@
 """The pytest plugin (entry point `stackqual`): options, report header, capability skips,
-the `gate` fixture, baseline writes and the run report."""
+the `gate` and `perf` fixtures, baseline writes, the run report, and pytest-benchmark's
+storage per profile (stackqual.benchmarks)."""
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,9 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from . import capabilities, profile
+from . import benchmarks, capabilities, policy, profile, timing
 from .baselines import BaselineError, BaselineStore
 from .gate import Gate, shown
+from .perf import PerfGate, PerfOptions
 from .report import RunReport
 
 STATE = pytest.StashKey["State"]()
@@ -28,6 +31,7 @@ class State:
     report: RunReport
     update: bool
     report_dir: Path | None
+    perf: PerfOptions
     passed: set = field(default_factory=set)  # nodeids whose call phase passed
     written: list = field(default_factory=list)
     report_paths: tuple = ()
@@ -54,11 +58,14 @@ class State:
     def pytest_terminal_summary(self, terminalreporter):
         tr = terminalreporter
         improved = [c for c in self.report.checks if c.verdict == "improved"]
+        unsure = [c for c in self.report.checks if c.verdict == "inconclusive"]
         missing = [c for c in self.report.checks if c.verdict == "no-baseline"]
-        if improved or missing or self.written or self.report_paths:
+        if improved or unsure or missing or self.written or self.report_paths:
             tr.section("stackqual")
         for c in improved:
             tr.line(f"improved: {c.check_id}: {c.message}")
+        for c in unsure:
+            tr.line(f"inconclusive: {c.check_id}: {c.message}", yellow=True)
         if missing:
             tr.line(f"{len(missing)} checks have no baseline on profile {self.profile!r} "
                     "(reported, not compared): record them with --update-baselines")
@@ -92,6 +99,48 @@ def pytest_addoption(parser):
     group.addoption("--inductor-cache", metavar="PATH",
                     help="inductor cache directory shared by the whole run (default: "
                          "$TORCHINDUCTOR_CACHE_DIR, else <rootdir>/.stackqual-cache/inductor)")
+    defaults = timing.TimingConfig()
+    group.addoption("--perf-tolerance", action="append", default=[], metavar="CHECK=FRACTION",
+                    help="override a timing tolerance of stackqual/policy.py PERF_TOLERANCE, "
+                         "e.g. speedup=0.15 (repeatable)")
+    group.addoption("--perf-max-time", type=float, default=defaults.max_time_s, metavar="S",
+                    help="most seconds of rounds per timed comparison while it is inconclusive "
+                         "(default: %(default)s)")
+    group.addoption("--perf-min-rounds", type=int, default=defaults.min_rounds, metavar="N",
+                    help="rounds per batch of a timed comparison (default: %(default)s)")
+    group.addoption("--perf-inconclusive", choices=("warn", "fail"), default="warn",
+                    help="what a timing that stays inconclusive does (default: warn: reported "
+                         "in the summary and the report, the test passes)")
+    group.addoption("--perf-l2-flush", action="store_true",
+                    help="CUDA: overwrite a buffer of twice the L2 size before every sample "
+                         "(cold-cache timings; one call per sample)")
+
+
+def _perf_options(config, fingerprint: dict) -> PerfOptions:
+    tolerances = {}
+    for item in config.getoption("perf_tolerance"):
+        name, _, value = item.partition("=")
+        if name not in policy.PERF_TOLERANCE:
+            raise pytest.UsageError(f"--perf-tolerance {item!r}: unknown check {name!r}; "
+                                    f"known: {', '.join(policy.PERF_TOLERANCE)}")
+        try:
+            fraction = float(value)
+        except ValueError:
+            fraction = math.nan  # fails the range check below
+        if not 0 <= fraction < 1:
+            raise pytest.UsageError(f"--perf-tolerance {item!r}: expected {name}=FRACTION "
+                                    "with 0 <= FRACTION < 1, e.g. speedup=0.15")
+        tolerances[name] = fraction
+    max_time, min_rounds = config.getoption("perf_max_time"), config.getoption("perf_min_rounds")
+    if max_time <= 0 or min_rounds < 5:
+        raise pytest.UsageError(f"--perf-max-time must be > 0 (got {max_time}) and "
+                                f"--perf-min-rounds >= 5 (got {min_rounds}): an interval "
+                                "needs rounds")
+    timing_config = timing.TimingConfig(min_rounds=min_rounds, max_time_s=max_time,
+                                        l2_flush=config.getoption("perf_l2_flush"))
+    return PerfOptions(timing=timing_config, tolerances=tolerances,
+                       inconclusive_fails=config.getoption("perf_inconclusive") == "fail",
+                       fingerprint=fingerprint)
 
 
 def _resolve(config, option: str, default: Path) -> Path:
@@ -133,17 +182,22 @@ def pytest_configure(config):
 
     report_dir = None if config.getoption("no_report") else _resolve(
         config, "report_dir", rootdir / "reports")
+    fp = profile.fingerprint()
+    update = config.getoption("update_baselines")
     state = State(
         profile=prof, profile_source="--profile" if name else "detected", store=store,
-        report=RunReport(prof, profile.fingerprint(), ["pytest", *config.invocation_params.args]),
-        update=config.getoption("update_baselines"), report_dir=report_dir)
+        report=RunReport(prof, fp, ["pytest", *config.invocation_params.args]),
+        update=update, report_dir=report_dir, perf=_perf_options(config, fp))
     config.stash[STATE] = state
     config.pluginmanager.register(state, "stackqual-state")
+    benchmarks.configure(config, baselines_root, rootdir / ".stackqual-cache" / "benchmarks",
+                         prof, fp, update)
 
 
 def pytest_report_header(config):
     state = config.stash[STATE]
     fp = state.report.fingerprint
+    perf = state.perf.timing
     lines = [
         f"stackqual profile: {state.profile} ({state.profile_source}); baselines: "
         f"{state.store.dir} ({len(state.store.files)} files)"
@@ -154,6 +208,12 @@ def pytest_report_header(config):
         + (f", gpu {fp['gpu']} sm{fp['compute_capability']}, driver {fp['driver']}, "
            f"cudnn {fp['cudnn']}" if "gpu" in fp else ""),
         "packages: " + ", ".join(f"{k} {v}" for k, v in fp["packages"].items()),
+        f"stackqual timing: interleaved A/B, {perf.min_rounds}-round batches up to "
+        f"{perf.max_rounds} rounds or {perf.max_time_s:g} s, {perf.confidence:.0%} bootstrap "
+        f"interval; tolerances " + ", ".join(
+            f"{name} {policy.perf_tolerance(name, state.perf.tolerances)[0]:.0%}"
+            for name in policy.PERF_TOLERANCE)
+        + " (pytest-benchmark's timer defaults do not apply to these)",
     ]
     if not state.store.files and not state.update:
         lines.append(f"stackqual: no baselines recorded for profile {state.profile!r}: baseline "
@@ -190,3 +250,10 @@ def gate(request) -> Gate:
     suite, case_id = suite_and_case(request.config, request.node.nodeid)
     return Gate(nodeid=request.node.nodeid, suite=suite, case_id=case_id, store=state.store,
                 report=state.report, update=state.update)
+
+
+@pytest.fixture
+def perf(request, gate, benchmark) -> PerfGate:
+    """Timed comparisons (stackqual.timing) gated against this profile's baselines; a test
+    using it is a pytest-benchmark benchmark (--benchmark-only/-skip/-json/-compare)."""
+    return PerfGate(gate, request.config.stash[STATE].perf, benchmark)

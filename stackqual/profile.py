@@ -91,6 +91,7 @@ def _nvidia_driver() -> str | None:
 def fingerprint() -> dict:
     """Everything about this stack that can change a measured value."""
     fp = {
+        "profile": detect_profile(),  # the hardware's own profile, whatever --profile says
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu": cpu_model(),

@@ -12,10 +12,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import plots
+
 # pass: within bound / equal to baseline. fail: the gate fired. improved: better than the
 # baseline (consider re-recording). no-baseline: measured, not compared (profile has none).
 # recorded: staged for --update-baselines. info: reported only, never gated.
-VERDICTS = ("pass", "fail", "improved", "no-baseline", "recorded", "info")
+# Timings (stackqual.perf) add regressed (the gate fired) and inconclusive (too noisy to
+# tell after the round and time caps).
+VERDICTS = ("pass", "fail", "improved", "no-baseline", "recorded", "info", "regressed",
+            "inconclusive")
 
 
 @dataclass
@@ -92,10 +97,20 @@ class RunReport:
         json_path, md_path = directory / f"{stem}.json", directory / f"{stem}.md"
         data = self.to_dict()
         json_path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        md_path.write_text(self.markdown(data))
+        plot = None
+        if self.timed_checks():
+            try:
+                plot = plots.speed_plot(self.timed_checks(), directory / f"{stem}-speed.png")
+            except ImportError:  # matplotlib is a dependency; without it the table stays
+                plot = None
+        md_path.write_text(self.markdown(data, plot))
         return json_path, md_path
 
-    def markdown(self, data: dict) -> str:
+    def timed_checks(self) -> list[CheckRecord]:
+        """Checks that carry a timing comparison (stackqual.perf)."""
+        return [c for c in self.checks if "ratio" in c.details and "low" in c.details]
+
+    def markdown(self, data: dict, plot: Path | None = None) -> str:
         fp = data["fingerprint"]
         lines = [f"# stackqual run on `{self.profile}`", "",
                  f"Started {data['started']}, {data['duration_s']} s: "
@@ -113,6 +128,24 @@ class RunReport:
         if failed:
             lines += ["", "## Failed checks", ""]
             lines += [f"- `{c.check_id}`: {c.message}" for c in failed]
+
+        timed = self.timed_checks()
+        if timed:
+            lines += ["", "## Performance", "",
+                      "Ratios are time(A)/time(B) from interleaved rounds in one process, with "
+                      "their bootstrap interval; noise is IQR/median.", "",
+                      "| check | A | B | noise A, B | ratio [interval] | rounds | baseline | "
+                      "verdict |", "|---|---|---|---|---|---|---|---|"]
+            for c in timed:
+                d = c.details
+                lines.append(
+                    f"| `{c.check_id}` | {d['a']['name']} {d['a']['median_s'] * 1e3:.3f} ms | "
+                    f"{d['b']['name']} {d['b']['median_s'] * 1e3:.3f} ms | "
+                    f"{d['a']['noise']:.1%}, {d['b']['noise']:.1%} | {d['ratio']:.3f} "
+                    f"[{d['low']:.3f}, {d['high']:.3f}] | {d['rounds']} | "
+                    f"{_fmt(d.get('baseline'))} | {c.verdict} |")
+            if plot is not None:
+                lines += ["", f"![ratio per check, against the baseline]({plot.name})"]
 
         lines += ["", "## Checks", "", "| check | measured | expected | verdict | source |",
                   "|---|---|---|---|---|"]

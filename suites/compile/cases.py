@@ -72,3 +72,40 @@ def model_device_cases() -> list:
     depend on dtype or compile backend."""
     return [pytest.param(name, device, id=f"{name}-{device}", marks=device_marks(device))
             for device in DTYPES for name in MODELS]
+
+
+# The speed table: inference only (a training step's timing is dominated by the optimizer
+# and backward scheduling this suite does not model), inductor only (aot_eager is a
+# debugging backend). CPU: one mode and fp32, a short tier that runs in CI; reduce-overhead
+# is left out there because it compiles exactly like default off-GPU (CUDA graphs skipped).
+SPEED_CONFIGS = {
+    "cpu": ((("inductor", "default"),), (torch.float32,)),
+    "cuda": ((("inductor", "default"), ("inductor", "reduce-overhead")),
+             (torch.float32, torch.bfloat16)),
+}
+# CPU speed cases compile and run on one thread. Measured on the shared 2-vCPU machine: with
+# 2 threads the speedup of one case moved by up to 20% between processes (a busy neighbour
+# slows inductor's OpenMP-parallel kernels more than eager's small, mostly single-threaded
+# ops; /proc/stat showed no load), with 1 thread by at most 3% (6 processes).
+SPEED_THREADS = {"cpu": 1, "cuda": None}  # None: the run's --threads
+
+
+@dataclass(frozen=True)
+class SpeedCase(ParityCase):
+    threads: int | None = None
+
+    @property
+    def id(self) -> str:
+        return super().id + (f"-{self.threads}thread" if self.threads else "")
+
+
+def speed_cases() -> list:
+    cases = []
+    for device, (configs, dtypes) in SPEED_CONFIGS.items():
+        for spec in MODELS.values():
+            for backend, mode in configs:
+                for dtype in dtypes:
+                    case = SpeedCase(spec.name, backend, mode, dtype, device, "inference",
+                                     SPEED_THREADS[device])
+                    cases.append(pytest.param(case, id=case.id, marks=device_marks(device)))
+    return cases

@@ -17,12 +17,13 @@ def fresh_dynamo():
     torch._dynamo.reset()
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def deterministic_algorithms():
     """Compiled results are judged against eager, and eager against itself (two runs must
     agree bitwise). On CUDA, atomics (e.g. the embedding backward) make eager gradients
     differ run to run; deterministic algorithms remove that noise. An op without a
-    deterministic implementation then raises, naming itself."""
+    deterministic implementation then raises, naming itself. Used by the parity tests only:
+    timings measure the kernels users run."""
     before = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
     yield

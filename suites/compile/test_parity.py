@@ -14,6 +14,8 @@ from .cases import parity_cases
 from .models import MODELS, mha_fastpath
 from .running import compile_model, run, to_case
 
+pytestmark = pytest.mark.usefixtures("deterministic_algorithms")
+
 
 def _summary(judgements) -> dict:
     return {j.name: {"error": j.candidate_error, "trusted_error": j.trusted_error,

@@ -1,0 +1,41 @@
+"""Mutation tests of the performance gate, through real runs of the compile suite's speed
+case in fresh processes, each with its own baselines folder: a compiled path made 20%
+slower is "regressed" against a baseline recorded without it (a failing run, with
+--benchmark-compare too), and the reverse, 20% faster than the baseline, is "improved"."""
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SPEED = ("suites/compile/test_speed.py::test_speedup_holds_against_baseline"
+         "[cnn-inductor-default-fp32-cpu-inference-1thread]")
+
+
+def test_injected_slowdown_is_regressed(run_suite, tmp_path):
+    baselines = ["--baselines-dir", str(tmp_path / "baselines")]
+    recorded = run_suite(SPEED, *baselines, "--update-baselines")
+    assert recorded.returncode == 0, recorded.output
+    baseline = recorded.check("speedup")["measured"]
+
+    slowed = run_suite(SPEED, *baselines, "--benchmark-compare", faults=["slow_compiled"])
+    assert slowed.returncode == 1, slowed.output
+    check = slowed.check("speedup")
+    assert check["verdict"] == "regressed", slowed.output
+    # 20% more compiled time divides the speedup by 1.2.
+    assert check["measured"] == pytest.approx(baseline / 1.2, rel=0.08), slowed.output
+    assert "[cnn-inductor-default-fp32-cpu-inference-1thread]: speedup regressed: eager/compiled = " \
+        in slowed.output
+    assert f"whole interval below the baseline {baseline:.3f} -10%" in slowed.output
+    assert "Comparing against benchmarks from:" in slowed.output  # pytest-benchmark's compare
+
+
+def test_injected_speedup_is_improved_never_regressed(run_suite, tmp_path):
+    baselines = ["--baselines-dir", str(tmp_path / "baselines")]
+    recorded = run_suite(SPEED, *baselines, "--update-baselines", faults=["slow_compiled"])
+    assert recorded.returncode == 0, recorded.output
+
+    faster = run_suite(SPEED, *baselines)
+    assert faster.returncode == 0, faster.output
+    assert faster.check("speedup")["verdict"] == "improved", faster.output
+    assert "improved: test_speed.py::test_speedup_holds_against_baseline" in faster.output
+    assert "consider --update-baselines" in faster.output

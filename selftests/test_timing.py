@@ -1,0 +1,129 @@
+"""The timing module: the statistics on synthetic samples of known ratio and noise, and
+the measurement loop's guards (adaptive rounds, recompiles, thread count)."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from stackqual import timing
+from stackqual.timing import TimingConfig
+
+
+@pytest.mark.parametrize("low,high,expected", [
+    (0.95, 1.05, "pass"),  # contains the baseline
+    (0.91, 0.99, "pass"),  # below it, but inside the 10% band
+    (0.70, 0.85, "regressed"),  # wholly below the band
+    (1.15, 1.30, "improved"),  # wholly above the band
+    (1.05, 1.30, "pass"),  # may be better, cannot be worse
+    (0.80, 1.00, "inconclusive"),  # straddles the band's lower edge
+])
+def test_verdict_places_the_interval_against_the_band(low, high, expected):
+    assert timing.verdict(low, high, expected=1.0, tolerance=0.10) == expected
+
+
+def synthetic(ratio: float, noise: float, rounds: int, seed: int):
+    """Per-call times of A and B: B is `ratio` times faster, each sample with lognormal
+    noise of sigma `noise`."""
+    rng = np.random.default_rng(seed)
+    a = 1e-3 * np.exp(rng.normal(0, noise, rounds))
+    b = 1e-3 / ratio * np.exp(rng.normal(0, noise, rounds))
+    return a, b
+
+
+def test_interval_recovers_a_known_ratio():
+    a, b = synthetic(ratio=1.5, noise=0.05, rounds=40, seed=1)
+    estimate, low, high = timing.ratio_interval(a, b)
+    assert low < 1.5 < high
+    assert estimate == pytest.approx(1.5, rel=0.03)
+    assert (high - low) / 2 / estimate < 0.05
+
+
+@pytest.mark.parametrize("true_ratio,noise,rounds,expected", [
+    (2.0, 0.03, 40, "pass"),  # unchanged
+    (1.6, 0.03, 40, "regressed"),  # 20% slower
+    (2.4, 0.03, 40, "improved"),  # 20% faster
+    (1.8, 0.40, 10, "inconclusive"),  # 10% slower, but too noisy to tell
+])
+def test_known_ratio_and_noise_give_the_right_verdict(true_ratio, noise, rounds, expected):
+    baseline = 2.0
+    verdicts = set()
+    for seed in range(20):
+        _, low, high = timing.ratio_interval(*synthetic(true_ratio, noise, rounds, seed))
+        verdicts.add(timing.verdict(low, high, baseline, tolerance=0.10))
+    if expected == "inconclusive":  # mostly undecided, and never the wrong direction
+        assert "improved" not in verdicts and "inconclusive" in verdicts, verdicts
+    else:
+        assert verdicts == {expected}, verdicts
+
+
+def spin(seconds: float):
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+
+
+def test_measure_times_a_known_ratio():
+    c = timing.measure(lambda: spin(400e-6), lambda: spin(200e-6), names=("slow", "fast"),
+                       config=TimingConfig(min_rounds=10, sample_s=0.004))
+    assert c.low <= c.ratio <= c.high
+    assert c.ratio == pytest.approx(2.0, rel=0.1), c.describe()
+    assert c.rounds == 10 and c.calls_per_sample >= 15 and c.stopped == "decided"
+    assert c.threads == torch.get_num_threads()
+    assert "slow/fast = " in c.describe() and "10 rounds of" in c.describe()
+
+
+def test_undecided_measurement_stops_at_the_round_cap():
+    c = timing.measure(lambda: spin(50e-6), lambda: spin(50e-6), decided=lambda c: False,
+                       config=TimingConfig(min_rounds=10, max_rounds=30, sample_s=0.001))
+    assert (c.rounds, c.stopped) == (30, "max rounds (30)")
+
+
+def test_undecided_measurement_stops_at_the_time_cap():
+    c = timing.measure(lambda: spin(50e-6), lambda: spin(50e-6), decided=lambda c: False,
+                       config=TimingConfig(min_rounds=5, max_rounds=10_000, max_time_s=0.2,
+                                           sample_s=0.005))
+    assert c.stopped == "time cap (0.2 s)" and c.rounds < 10_000
+
+
+OFFSET = 1
+
+
+def test_a_recompile_during_the_rounds_is_an_error():
+    """A guard that fails mid-measurement (here a global the compiled code read) would time
+    the compiler; dynamo's error_on_recompile turns it into an error."""
+    global OFFSET
+    compiled = torch.compile(lambda x: x + OFFSET, backend="eager")
+    x = torch.ones(4)
+    calls = []
+
+    def b():
+        global OFFSET
+        calls.append(1)
+        if len(calls) == 20:
+            OFFSET = 2
+        return compiled(x)
+    try:
+        with pytest.raises(torch._dynamo.exc.RecompileError):
+            timing.measure(lambda: x + 1, b, config=TimingConfig(min_rounds=10,
+                                                                 sample_s=1e-4))
+    finally:
+        OFFSET = 1
+        torch._dynamo.reset()
+
+
+def test_a_thread_count_change_during_the_rounds_is_an_error():
+    threads = torch.get_num_threads()
+    calls = []
+
+    def b():
+        calls.append(1)
+        if len(calls) == 20:
+            torch.set_num_threads(threads + 1)
+    try:
+        with pytest.raises(RuntimeError, match=rf"thread count changed during timing "
+                                               rf"\({threads} -> {threads + 1}\)"):
+            timing.measure(lambda: None, b, config=TimingConfig(min_rounds=10, sample_s=1e-5))
+    finally:
+        torch.set_num_threads(threads)

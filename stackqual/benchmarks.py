@@ -1,0 +1,96 @@
+"""pytest-benchmark, made profile-aware.
+
+pytest-benchmark keys its storage by OS and Python only, so an H100 run and an A10 run
+land in one folder and get compared. Here:
+
+- the storage defaults to `baselines/<profile>/benchmarks/` (not `./.benchmarks`), so
+  `--benchmark-compare` compares with runs of this hardware profile only;
+- a saved run's machine info carries the profile, GPU, driver, CUDA and the stack's
+  versions (the stackqual fingerprint);
+- comparing with a run recorded on another profile is refused (a usage error), whatever
+  storage or file was named;
+- saving into the baselines folder is a baseline write, so it needs --update-baselines,
+  which also saves the run (`NNNN_baseline.json`) when a benchmark ran, so that
+  --benchmark-compare has one;
+- a run that neither saves nor compares never touches (or creates) that folder.
+
+The samples themselves are measured by stackqual.timing (interleaved A/B) and handed to
+the `benchmark` fixture by stackqual.perf.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DEFAULT_STORAGE = "file://./.benchmarks"  # pytest-benchmark's own default
+
+
+class BenchmarkGlue:
+    def __init__(self, profile: str, fingerprint: dict, save_to: Path | None):
+        self.profile = profile
+        self.fingerprint = fingerprint
+        self.save_to = save_to  # --update-baselines: where the run is saved, if any ran
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session):
+        """Runs around pytest-benchmark's own session finish, which saves: with
+        --update-baselines, the run is saved into the profile's folder when a benchmark
+        ran (and the folder is created only then)."""
+        bench = getattr(session.config, "_benchmarksession", None)
+        if self.save_to is not None and bench is not None and any(bench.benchmarks):
+            from pytest_benchmark.utils import load_storage
+
+            bench.save = "baseline"
+            bench.storage = load_storage(f"file://{self.save_to}", logger=bench.logger,
+                                         default_machine_id=bench.machine_id, netrc="")
+        yield
+
+    def pytest_benchmark_update_machine_info(self, config, machine_info):
+        machine_info["stackqual"] = {"profile": self.profile, "fingerprint": self.fingerprint}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_benchmark_compare_machine_info(self, config, benchmarksession, machine_info,
+                                              compared_benchmark):
+        theirs = compared_benchmark.get("machine_info", {}).get("stackqual", {})
+        recorded = theirs.get("profile")
+        if recorded != self.profile:
+            where = (f"recorded on profile {recorded!r}" if recorded
+                     else "recorded without a stackqual profile (plain pytest-benchmark)")
+            raise pytest.UsageError(
+                f"--benchmark-compare: the saved run in {benchmarksession.storage} was {where}, "
+                f"and this run is on profile {self.profile!r}; timings are only compared "
+                "within one hardware profile. Compare with a run of this profile (saved with "
+                "--update-baselines or --benchmark-save), or leave out --benchmark-compare.")
+
+
+def configure(config, baselines_dir: Path, cache_dir: Path, profile: str, fingerprint: dict,
+              update: bool) -> None:
+    """Point pytest-benchmark at the profile's folder; runs before pytest-benchmark's own
+    (trylast) configure, which opens the storage (creating its folder) and loads the run to
+    compare with. A run that neither saves nor compares gets a folder in the cache instead,
+    so that reading the baselines never creates anything in them."""
+    if not config.pluginmanager.hasplugin("benchmark"):
+        return
+    option = config.option
+    if option.benchmark_storage == DEFAULT_STORAGE:
+        folder = baselines_dir / profile / "benchmarks"
+        saving = option.benchmark_save or option.benchmark_autosave
+        if saving and not update:
+            raise pytest.UsageError(
+                f"--benchmark-save/--benchmark-autosave would write into {folder}, and "
+                "baselines change only with --update-baselines: add it, or pass "
+                "--benchmark-storage to save elsewhere")
+        if option.benchmark_compare and not update and not folder.is_dir():
+            raise pytest.UsageError(
+                f"--benchmark-compare: profile {profile!r} has no saved benchmark runs "
+                f"({folder} does not exist); record them with --update-baselines on this "
+                "hardware, or name a run with --benchmark-storage")
+        save_to = folder if update and not saving else None
+        uses_storage = saving or option.benchmark_compare
+        option.benchmark_storage = f"file://{folder if uses_storage else cache_dir}"
+    else:
+        save_to = None
+    config.pluginmanager.register(BenchmarkGlue(profile, fingerprint, save_to),
+                                  "stackqual-benchmarks")

@@ -1,0 +1,87 @@
+"""torch.compile is not slower than on this profile's baseline: the speedup eager/compiled
+from interleaved rounds in one process (stackqual.timing), and the cold compile time.
+A speedup below 1 is not a failure in itself (small models on CPU often lose to eager);
+a speedup that drops below what this hardware profile measured before is."""
+
+import contextlib
+import time
+
+import pytest
+import torch
+
+from stackqual import policy
+
+from . import running
+from .cases import speed_cases
+from .models import MODELS
+
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+@contextlib.contextmanager
+def threads(n: int | None):
+    """The case's thread count, for compiling and timing alike (dynamo guards on it)."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _floor(case):
+    """The policy floor, where there is one: on CUDA the reference lab's network with
+    reduce-overhead must beat eager."""
+    if case.device == "cuda" and case.model == "mlp" and case.mode == "reduce-overhead":
+        return policy.CUDA_REDUCE_OVERHEAD_MIN_SPEEDUP
+    return None
+
+
+@pytest.mark.parametrize("case", speed_cases())
+def test_speedup_holds_against_baseline(case, perf):
+    spec = MODELS[case.model]
+    with spec.context(), torch.no_grad(), threads(case.threads):
+        model = spec.build().to(case.device, case.dtype).eval()
+        inputs = running.to_case(spec.inputs(spec.batch), case.dtype, case.device)
+        compiled = running.compile_model(model, case.backend, case.mode_arg)
+        perf.speed("speedup", lambda: model(*inputs), lambda: compiled(*inputs),
+                   names=("eager", "compiled"), device=case.device, at_least=_floor(case))
+
+
+@pytest.fixture(scope="session")
+def inductor_initialised():
+    """The first inductor compile of a process also pays one-time set-up (imports, C++
+    toolchain probes: about 6 s measured on the 2-core CPU); pay it on something tiny so
+    that no case's compile time carries it."""
+    with torch._inductor.config.patch(force_disable_caches=True):
+        torch.compile(lambda x: (x * 2).relu())(torch.ones(8))
+    torch._dynamo.reset()
+
+
+# Dynamo says, once per compile, that caches being off also turns off its profile-guided
+# dynamic shapes: that is the point of a cold compile here.
+@pytest.mark.filterwarnings("ignore:dynamo_pgo force disabled:UserWarning")
+@pytest.mark.parametrize("case", speed_cases())
+def test_compile_time_holds_against_baseline(case, perf, inductor_initialised):
+    """Tracing, lowering and code generation with inductor's caches off (FX graph and
+    autotune caches; compiled C++ objects on disk may be reused): the work an upgrade can
+    make slower. Two cold compiles, the faster one counts."""
+    spec = MODELS[case.model]
+    samples = []
+    with spec.context(), torch.no_grad(), threads(case.threads):
+        model = spec.build().to(case.device, case.dtype).eval()
+        inputs = running.to_case(spec.inputs(spec.batch), case.dtype, case.device)
+        for _ in range(2):
+            torch._dynamo.reset()
+            with torch._inductor.config.patch(force_disable_caches=True):
+                compiled = running.compile_model(model, case.backend, case.mode_arg)
+                _sync(case.device)
+                start = time.perf_counter()
+                compiled(*inputs)
+                _sync(case.device)
+                samples.append(round(time.perf_counter() - start, 3))
+    perf.time("compile_s", min(samples), tolerance="compile_s", samples_s=samples)

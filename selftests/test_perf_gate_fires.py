@@ -11,11 +11,20 @@ SPEED = ("suites/compile/test_speed.py::test_speedup_holds_against_baseline"
          "[cnn-inductor-default-fp32-cpu-inference-1thread]")
 
 
+def recorded(run, *args, **kwargs):
+    """A recording run; the gate refuses to record on a busy machine (policy), and then
+    this self-test cannot run either."""
+    result = run(SPEED, *args, "--update-baselines", **kwargs)
+    if "not recorded, the machine was busy" in result.output:
+        pytest.skip("the machine was busy (other processes used its CPUs): baselines are not "
+                    "recorded then; rerun the self-tests on a quiet machine")
+    assert result.returncode == 0, result.output
+    return result
+
+
 def test_injected_slowdown_is_regressed(run_suite, tmp_path):
     baselines = ["--baselines-dir", str(tmp_path / "baselines")]
-    recorded = run_suite(SPEED, *baselines, "--update-baselines")
-    assert recorded.returncode == 0, recorded.output
-    baseline = recorded.check("speedup")["measured"]
+    baseline = recorded(run_suite, *baselines).check("speedup")["measured"]
 
     slowed = run_suite(SPEED, *baselines, "--benchmark-compare", faults=["slow_compiled"])
     assert slowed.returncode == 1, slowed.output
@@ -31,8 +40,7 @@ def test_injected_slowdown_is_regressed(run_suite, tmp_path):
 
 def test_injected_speedup_is_improved_never_regressed(run_suite, tmp_path):
     baselines = ["--baselines-dir", str(tmp_path / "baselines")]
-    recorded = run_suite(SPEED, *baselines, "--update-baselines", faults=["slow_compiled"])
-    assert recorded.returncode == 0, recorded.output
+    recorded(run_suite, *baselines, faults=["slow_compiled"])
 
     faster = run_suite(SPEED, *baselines)
     assert faster.returncode == 0, faster.output

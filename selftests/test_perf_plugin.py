@@ -32,6 +32,19 @@ def suite(pytester):
     return pytester
 
 
+BUSY = "not recorded, the machine was busy"
+
+
+def record(pytester):
+    """--update-baselines; the gate refuses to record on a busy machine (policy), and then
+    this self-test cannot run either."""
+    result = pytester.runpytest(*FAST, "--update-baselines")
+    if BUSY in result.stdout.str():
+        pytest.skip("the machine was busy (other processes used its CPUs): baselines are not "
+                    "recorded then; rerun the self-tests on a quiet machine")
+    result.assert_outcomes(passed=1)
+
+
 def baseline_file(pytester):
     return pytester.path / "baselines" / "cpu-test" / f"{pytester.path.name}.json"
 
@@ -41,7 +54,7 @@ def saved_runs(pytester):
 
 
 def test_record_compare_regress(suite, monkeypatch):
-    suite.runpytest(*FAST, "--update-baselines").assert_outcomes(passed=1)
+    record(suite)
     values = json.loads(baseline_file(suite).read_text())["values"]
     assert values["test_speed.py::test_speed#speedup"] == pytest.approx(2.0, rel=0.15)
     [saved] = saved_runs(suite)  # --update-baselines saves the pytest-benchmark run too
@@ -81,7 +94,7 @@ def fake_comparison(low, high, others_busy=0.0):
 
 
 def recorded_speedup(suite) -> float:
-    suite.runpytest(*FAST, "--update-baselines").assert_outcomes(passed=1)
+    record(suite)
     return json.loads(baseline_file(suite).read_text())["values"][
         "test_speed.py::test_speed#speedup"]
 
@@ -187,7 +200,7 @@ def test_saving_into_the_baselines_needs_update_baselines(suite):
 
 
 def test_benchmark_json_carries_the_interleaved_samples(suite):
-    suite.runpytest(*FAST, "--update-baselines").assert_outcomes(passed=1)
+    record(suite)
     suite.runpytest(*FAST, "--benchmark-json", "bench.json").assert_outcomes(passed=1)
     [bench] = json.loads((suite.path / "bench.json").read_text())["benchmarks"]
     info = bench["extra_info"]["speedup"]

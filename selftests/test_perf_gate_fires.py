@@ -32,8 +32,8 @@ def test_injected_slowdown_is_regressed(run_suite, tmp_path):
     assert check["verdict"] == "regressed", slowed.output
     # 20% more compiled time divides the speedup by 1.2.
     assert check["measured"] == pytest.approx(baseline / 1.2, rel=0.08), slowed.output
-    assert "[cnn-inductor-default-fp32-cpu-inference-1thread]: speedup regressed: eager/compiled = " \
-        in slowed.output
+    case = "cnn-inductor-default-fp32-cpu-inference-1thread"
+    assert f"[{case}]: speedup regressed: eager/compiled = " in slowed.output
     assert f"whole interval below the baseline {baseline:.3f} -10%" in slowed.output
     assert "Comparing against benchmarks from:" in slowed.output  # pytest-benchmark's compare
 

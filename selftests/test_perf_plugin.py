@@ -170,7 +170,8 @@ def test_a_baseline_from_another_cpu_model_or_thread_count_is_not_compared(suite
 
 
 @pytest.mark.parametrize("machine_info,recorded", [
-    ({"stackqual": {"profile": "cuda-sm90-h100-80gb"}}, "recorded on profile 'cuda-sm90-h100-80gb'"),
+    ({"stackqual": {"profile": "cuda-sm90-h100-80gb"}},
+     "recorded on profile 'cuda-sm90-h100-80gb'"),
     ({"node": "x"}, "recorded without a stackqual profile"),
 ])
 def test_benchmark_compare_with_another_profile_is_refused(suite, machine_info, recorded):

@@ -58,21 +58,34 @@ class Gate:
         if not passed:
             pytest.fail(f"{self.case_id}: {message}", pytrace=False)
 
+    @property
+    def baseline_path(self) -> str:
+        return shown(self.store.path_for(self.suite))
+
+    def stage(self, metric: str, value, details: dict | None = None) -> None:
+        """--update-baselines: the value is written at the end if the test passes."""
+        self.store.stage(self.suite, self.check_id(metric), value, self.nodeid)
+        self.record(metric, value, None, "recorded", self.baseline_path, details=details)
+
+    def no_baseline(self, metric: str, value, described=None, details: dict | None = None):
+        """Report the value and skip with the command that records a baseline for it."""
+        self.record(metric, value, None, "no-baseline", self.baseline_path, details=details)
+        pytest.skip(
+            f"{self.check_id(metric)}: measured {value if described is None else described}, "
+            f"but profile {self.store.profile!r} has no baseline for it in "
+            f"{self.baseline_path}; record one with: pytest '{self.nodeid}' "
+            f"--profile {self.store.profile} --update-baselines")
+
     def at_most_baseline(self, metric: str, value, *, explain: str = "") -> None:
         """A baseline gate for counts that must not grow (graph breaks, recompiles)."""
         cid = self.check_id(metric)
-        path = shown(self.store.path_for(self.suite))
+        path = self.baseline_path
         if self.update:
-            self.store.stage(self.suite, cid, value, self.nodeid)
-            self.record(metric, value, None, "recorded", path)
+            self.stage(metric, value)
             return
         baseline = self.store.get(self.suite, cid)
         if baseline is None:
-            self.record(metric, value, None, "no-baseline", path)
-            pytest.skip(
-                f"{cid}: measured {value}, but profile {self.store.profile!r} has no baseline "
-                f"for it in {path}; record one with: pytest '{self.nodeid}' "
-                f"--profile {self.store.profile} --update-baselines")
+            self.no_baseline(metric, value)
         source = f"baseline {path}"
         if isinstance(baseline, bool) or not isinstance(baseline, (int, float)):
             pytest.fail(f"{cid}: the baseline in {path} is {baseline!r}, not a number; fix the "

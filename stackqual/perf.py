@@ -17,7 +17,7 @@ from typing import Callable
 import pytest
 
 from . import policy, timing
-from .gate import Gate, shown
+from .gate import Gate
 
 
 @dataclass
@@ -50,7 +50,7 @@ class PerfGate:
         value = store.get(suite, cid)
         if value is None:
             return None
-        path = shown(store.path_for(suite))
+        path = self.gate.baseline_path
         recorded, here = store.files[suite].fingerprint, self.options.fingerprint
         if recorded.get("profile") != here.get("profile"):
             pytest.fail(
@@ -69,14 +69,6 @@ class PerfGate:
             pytest.fail(f"{cid}: the baseline in {path} is {value!r}, not a positive number; "
                         "fix the file or re-record it with --update-baselines", pytrace=False)
         return float(value)
-
-    def _no_baseline(self, metric: str, measured: str):
-        gate = self.gate
-        path = shown(gate.store.path_for(gate.suite))
-        pytest.skip(
-            f"{gate.check_id(metric)}: measured {measured}, but profile {gate.store.profile!r} "
-            f"has no baseline for it in {path}; record one with: pytest '{gate.nodeid}' "
-            f"--profile {gate.store.profile} --update-baselines")
 
     # -- speed ratios -------------------------------------------------------------------
     def speed(self, metric: str, a: Callable, b: Callable, *, names=("eager", "compiled"),
@@ -120,18 +112,16 @@ class PerfGate:
                          expected=f"> {floor:g}", source=source, details=details,
                          message=(f"{names[1]} was not shown faster than {floor:g}x {names[0]}: "
                                   f"{c.describe()} ({source})"))
-        path = shown(gate.store.path_for(gate.suite))
+        path = gate.baseline_path
         if gate.update:
             if busy:
                 gate.require(metric, False, measured=measured, expected="a quiet machine",
                              source="policy.BUSY_MACHINE_MAX", details=details,
                              message=f"not recorded, {busy_note}: {c.describe()}")
-            gate.store.stage(gate.suite, gate.check_id(metric), measured, gate.nodeid)
-            gate.record(metric, measured, None, "recorded", path, details=details)
+            gate.stage(metric, measured, details)
             return c
         if baseline is None:
-            gate.record(metric, measured, None, "no-baseline", path, details=details)
-            self._no_baseline(metric, c.describe())
+            gate.no_baseline(metric, measured, c.describe(), details)
 
         verdict = timing.verdict(c.low, c.high, baseline, tol)
         floor_value = baseline * (1 - tol)
@@ -191,15 +181,13 @@ class PerfGate:
         details = {"samples_s": samples_s or [seconds], **details}
         self._hand_to_benchmark(metric, "wall time", details["samples_s"], 1,
                                 {"seconds": measured, **details})
-        path = shown(gate.store.path_for(gate.suite))
+        path = gate.baseline_path
         if gate.update:
-            gate.store.stage(gate.suite, gate.check_id(metric), measured, gate.nodeid)
-            gate.record(metric, measured, None, "recorded", path, details=details)
+            gate.stage(metric, measured, details)
             return
         baseline = self._baseline(metric)
         if baseline is None:
-            gate.record(metric, measured, None, "no-baseline", path, details=details)
-            self._no_baseline(metric, f"{measured} s")
+            gate.no_baseline(metric, measured, f"{measured} s", details)
         ceiling = baseline * (1 + tol)
         verdict = ("regressed" if measured > ceiling
                    else "improved" if measured < baseline / (1 + tol) else "pass")

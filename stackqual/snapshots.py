@@ -10,10 +10,11 @@ so that a snapshot file is reviewable and a diff names the line that changed.
 
 Versions: snapshots live next to the suite, in `__snapshots__/<framework>-<major.minor>/`
 (syrupy's own convention: outside the test folder it cannot tell a deselected test's
-snapshot from an unused one). A run reads the folder of the installed version, or else that of the newest older version
-recorded, so a run on a newer release compares against the last recorded artifacts and
-its diff shows exactly what the upgrade changed; `--snapshot-update` writes the installed
-version's folder. Each test module has its own subfolder, each snapshot its own file.
+snapshot from an unused one). A run reads the folder of the installed version, or else
+that of the newest older version recorded, so a run on a newer release compares against
+the last recorded artifacts and its diff shows exactly what the upgrade changed;
+`--snapshot-update` writes the installed version's folder. Each test module has its own
+subfolder, each snapshot its own file.
 """
 
 from __future__ import annotations

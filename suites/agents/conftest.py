@@ -1,10 +1,11 @@
 """The agents suite runs each framework for real, offline, with scripted LMs.
 
 Isolation, set before any framework is imported: telemetry off, every framework's state
-(CrewAI's kickoff database, Haystack's config, DSPy's cache) in a temporary folder rather
+(CrewAI's kickoff database and storage, DSPy's cache) in a temporary folder rather
 than the user's home, LiteLLM's cost map from its package rather than the network; and a
 network guard around every test."""
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -23,13 +24,30 @@ os.environ.update({
     "LITELLM_LOCAL_MODEL_COST_MAP": "true",
     "LANGCHAIN_TRACING_V2": "false",
     "DSPY_CACHEDIR": str(STATE_DIR / "dspy"),
+    # CrewAI keeps its kickoff database under the XDG data folder and creates a folder
+    # under the config one. The cache folder is left alone: other suites find Hugging Face
+    # models there.
     "XDG_DATA_HOME": str(STATE_DIR / "data"),
     "XDG_CONFIG_HOME": str(STATE_DIR / "config"),
-    "XDG_CACHE_HOME": str(STATE_DIR / "cache"),
     "CREWAI_STORAGE_DIR": str(STATE_DIR / "crewai"),
 })
 
 SNAPSHOTS = Path(__file__).resolve().parent / "__snapshots__"
+
+
+@contextlib.contextmanager
+def home_in_state_dir():
+    """For importing a framework that fixes paths under Path.home() at import time (CrewAI's
+    settings file): HOME points into the temporary folder meanwhile."""
+    before = os.environ.get("HOME")
+    os.environ["HOME"] = str(STATE_DIR / "home")
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["HOME"]
+        else:
+            os.environ["HOME"] = before
 
 
 @pytest.fixture(autouse=True)

@@ -8,17 +8,18 @@ import pytest
 
 from stackqual.snapshots import normalise
 
-from .conftest import framework_snapshot, not_installed
+from .conftest import framework_snapshot, home_in_state_dir, not_installed
 
 # CrewAI warns about its own internals (function_calling_llm and the like), not our use.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-pytest.importorskip("crewai", reason=not_installed("crewai"))
-from crewai import Agent, Crew, Process, Task  # noqa: E402
-from crewai.events import crewai_event_bus  # noqa: E402
-from crewai.events.base_events import BaseEvent  # noqa: E402
-from crewai.llms.base_llm import BaseLLM  # noqa: E402
-from crewai.tools import tool  # noqa: E402
+with home_in_state_dir():
+    pytest.importorskip("crewai", reason=not_installed("crewai"))
+    from crewai import Agent, Crew, Process, Task
+    from crewai.events import crewai_event_bus
+    from crewai.events.base_events import BaseEvent
+    from crewai.llms.base_llm import BaseLLM
+    from crewai.tools import tool
 
 
 @pytest.fixture

@@ -80,8 +80,8 @@ def rag_pipeline() -> Pipeline:
 
 def test_pipeline_with_mock_generator(snapshot_json):
     question = "What is the capital of France?"
-    result = rag_pipeline().run({"retriever": {"query": question}, "prompt": {"question": question}},
-                                include_outputs_from={"prompt"})
+    inputs = {"retriever": {"query": question}, "prompt": {"question": question}}
+    result = rag_pipeline().run(inputs, include_outputs_from={"prompt"})
     assert result["llm"]["replies"][0].text == "Paris [paris]."
     assert snapshot_json == normalise({
         "messages_sent": [chat(m) for m in result["prompt"]["prompt"]],

@@ -153,8 +153,8 @@ def test_interrupt_and_resume(snapshot_json):
     assert interrupts == [{"question": "Publish?"}]
     final = app.invoke(Command(resume="yes"), config)
     assert final["messages"][-1].content == "human said yes"
-    assert snapshot_json == normalise({"interrupts": interrupts,
-                                       "after_resume": [message_data(m) for m in final["messages"]]})
+    after = [message_data(m) for m in final["messages"]]
+    assert snapshot_json == normalise({"interrupts": interrupts, "after_resume": after})
 
 
 def test_recursion_limit_stops_a_looping_agent(snapshot_json):

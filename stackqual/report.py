@@ -97,12 +97,8 @@ class RunReport:
         json_path, md_path = directory / f"{stem}.json", directory / f"{stem}.md"
         data = self.to_dict()
         json_path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        plot = None
-        if self.timed_checks():
-            try:
-                plot = plots.speed_plot(self.timed_checks(), directory / f"{stem}-speed.png")
-            except ImportError:  # matplotlib is a dependency; without it the table stays
-                plot = None
+        timed = self.timed_checks()
+        plot = plots.speed_plot(timed, directory / f"{stem}-speed.png") if timed else None
         md_path.write_text(self.markdown(data, plot))
         return json_path, md_path
 

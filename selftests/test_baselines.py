@@ -127,6 +127,33 @@ def test_update_then_compare(suite, monkeypatch):
     assert path.read_bytes() == before  # no write without --update-baselines
 
 
+KERNEL_TEST = """
+import os
+
+def test_kernel(gate):
+    gate.same_as_baseline("backend", os.environ.get("KERNEL", "flash"),
+                          fails=lambda old, new: new == "math", explain="(fake kernel)")
+"""
+
+
+def test_categorical_baseline_reports_a_change_and_fails_a_regression(pytester, monkeypatch):
+    pytester.makepyfile(test_kernel=KERNEL_TEST)
+    args = ("--profile", "cpu-test")
+    pytester.runpytest(*args, "--update-baselines").assert_outcomes(passed=1)
+    pytester.runpytest(*args).assert_outcomes(passed=1)
+
+    monkeypatch.setenv("KERNEL", "cudnn")  # another fused kernel: reported, passes
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*changed: test_kernel.py::test_kernel#backend: backend is "
+                                 "'cudnn', the baseline recorded on profile 'cpu-test' under "
+                                 "torch * is 'flash'*"])
+    monkeypatch.setenv("KERNEL", "math")  # the regression the caller names: fails
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*backend is 'math', the baseline * is 'flash' * (fake kernel)"])
+
+
 def test_failing_test_is_not_recorded(pytester):
     pytester.makepyfile(test_bad="""
 def test_bad(gate):

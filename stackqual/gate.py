@@ -76,6 +76,32 @@ class Gate:
             f"{self.baseline_path}; record one with: pytest '{self.nodeid}' "
             f"--profile {self.store.profile} --update-baselines")
 
+    def same_as_baseline(self, metric: str, value: str, *, fails, explain: str = "") -> None:
+        """A baseline gate for a categorical value (which kernel ran). Equal passes. A
+        difference fails when `fails(baseline, value)` says it is a regression; otherwise it
+        is reported as "changed" (listed in the summary and the report) and the test passes.
+        The message names the stack the baseline was recorded under."""
+        cid = self.check_id(metric)
+        if self.update:
+            self.stage(metric, value)
+            return
+        baseline = self.store.get(self.suite, cid)
+        if baseline is None:
+            self.no_baseline(metric, value)
+        if baseline == value:
+            self.record(metric, value, baseline, "pass", f"baseline {self.baseline_path}")
+            return
+        recorded = self.store.files[self.suite].fingerprint
+        under = f"torch {recorded.get('torch', '?')}"
+        message = (f"{metric} is {value!r}, the baseline recorded on profile "
+                   f"{self.store.profile!r} under {under} is {baseline!r} "
+                   f"({self.baseline_path}). {explain}").rstrip()
+        failed = fails(baseline, value)
+        self.record(metric, value, baseline, "fail" if failed else "changed",
+                    f"baseline {self.baseline_path}", message)
+        if failed:
+            pytest.fail(f"{self.case_id}: {message}", pytrace=False)
+
     def at_most_baseline(self, metric: str, value, *, explain: str = "") -> None:
         """A baseline gate for counts that must not grow (graph breaks, recompiles)."""
         cid = self.check_id(metric)

@@ -5,7 +5,8 @@ from the fp64 reference, as PyTorch's own accuracy check does (torch._dynamo.uti
 
     rmse(candidate, fp64) <= m * rmse(trusted, fp64) + tol / 10
 
-so a compiled bf16 result that is as close to fp64 as eager bf16 passes even when
+(attention backends use flash-attention's max-error form of the same idea,
+`judge_max_error`), so a compiled bf16 result that is as close to fp64 as eager bf16 passes even when
 allclose(eager, compiled) at a fixed atol would not. m and tol come from stackqual.policy.
 same() first accepts anything allclose(trusted, candidate, atol=tol, rtol=tol); stackqual
 does not, so its rule is never looser than same()'s RMSE test. Without an fp64 reference,
@@ -26,19 +27,19 @@ from . import policy
 class Judgement:
     name: str  # which tensor: "output[0]", "grad[encoder.layer.0.weight]", ...
     passed: bool
-    method: str  # "rmse-vs-fp64" or "cosine-vs-trusted"
+    method: str  # "rmse-vs-fp64", "max-error-vs-fp64" or "cosine-vs-trusted"
     candidate_error: float  # rmse(candidate, fp64), or cosine similarity to trusted
     trusted_error: float  # rmse(trusted, fp64); nan for the cosine method
     bound: float
     multiplier: float
-    tol: float
+    tol: float  # same()'s tol (rmse method) or the rounding floor (max-error method)
     numel: int
     problem: str = ""  # shape/dtype/structure problem that made the comparison impossible
 
     @property
     def bound_used(self) -> float:
-        """candidate_error / bound: 1.0 is exactly at the bound (rmse method only)."""
-        if self.method != "rmse-vs-fp64":
+        """candidate_error / bound: 1.0 is exactly at the bound (fp64 methods only)."""
+        if self.method == "cosine-vs-trusted":
             return math.nan
         return self.candidate_error / self.bound if self.bound > 0 else math.inf
 
@@ -48,6 +49,11 @@ class Judgement:
         if self.method == "cosine-vs-trusted":
             return (f"{self.name}: cosine(candidate, trusted) = {self.candidate_error:.6f}, "
                     f"bound >= {self.bound} (no fp64 reference; {policy.RULE_SOURCE})")
+        if self.method == "max-error-vs-fp64":
+            return (f"{self.name}: max|candidate - fp64| = {self.candidate_error:.3e}, "
+                    f"bound = {self.multiplier:g} x max|trusted - fp64| "
+                    f"{self.trusted_error:.3e} + rounding {self.tol:.1e} = {self.bound:.3e} "
+                    f"({self.bound_used:.2f}x of bound, {self.numel} elements)")
         return (
             f"{self.name}: rmse(candidate, fp64) = {self.candidate_error:.3e}, "
             f"bound = {self.multiplier:g} x rmse(trusted, fp64) {self.trusted_error:.3e} "
@@ -100,6 +106,35 @@ def judge(name: str, candidate: torch.Tensor, trusted: torch.Tensor,
                      multiplier, tol, numel)
 
 
+def max_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    return (a.detach().to(torch.float64) - b.detach().to(torch.float64)).abs().max().item()
+
+
+def rounding_floor(reference: torch.Tensor, dtype: torch.dtype) -> float:
+    """2 x the error of one addition at the reference's magnitude in `dtype`:
+    flash-attention's `2 * (ref + 0.3 - 0.3 - ref).abs().max()`, the bound's floor where the
+    trusted path is almost exact."""
+    ref = reference.detach().to(dtype)
+    return 2 * (ref + 0.3 - 0.3 - ref).abs().max().item()
+
+
+def judge_max_error(name: str, candidate: torch.Tensor, trusted: torch.Tensor,
+                    reference: torch.Tensor, multiplier: float) -> Judgement:
+    """flash-attention's rule: max|candidate - fp64| <= k * max|trusted - fp64| + the
+    rounding floor, with `trusted` the plain PyTorch (math) path in the candidate's dtype."""
+    numel = candidate.numel()
+    problem = _problem(name, candidate, trusted, reference)
+    if problem:
+        return Judgement(name, False, "max-error-vs-fp64", math.nan, math.nan, math.nan,
+                         multiplier, math.nan, numel, problem)
+    floor = rounding_floor(reference, trusted.dtype)
+    trusted_error = max_error(trusted, reference)
+    candidate_error = max_error(candidate, reference)
+    bound = multiplier * trusted_error + floor
+    return Judgement(name, candidate_error <= bound, "max-error-vs-fp64", candidate_error,
+                     trusted_error, bound, multiplier, floor, numel)
+
+
 def judge_all(candidate: dict, trusted: dict, reference: dict | None) -> list[Judgement]:
     """Judge every named tensor; a tensor missing on either side is a failed judgement."""
     judgements = []
@@ -113,6 +148,20 @@ def judge_all(candidate: dict, trusted: dict, reference: dict | None) -> list[Ju
         ref = None if reference is None else reference[name]
         judgements.append(judge(name, candidate[name], trusted[name], ref))
     return judgements
+
+
+def summary(judgements: list[Judgement]) -> dict:
+    """Per tensor: the errors, the bound and the verdict (for the report's details)."""
+    return {j.name: {"error": j.candidate_error, "trusted_error": j.trusted_error,
+                     "bound": j.bound, "passed": j.passed} for j in judgements}
+
+
+def failures(judgements: list[Judgement], limit: int = 8) -> str:
+    """The failed judgements, one indented line each, at most `limit` of them."""
+    failed = [j for j in judgements if not j.passed]
+    text = "\n  ".join(j.describe() for j in failed[:limit])
+    more = f"\n  ... and {len(failed) - limit} more" if len(failed) > limit else ""
+    return f"\n  {text}{more}"
 
 
 def first_difference(a: dict, b: dict) -> str | None:

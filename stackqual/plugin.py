@@ -58,12 +58,15 @@ class State:
     def pytest_terminal_summary(self, terminalreporter):
         tr = terminalreporter
         improved = [c for c in self.report.checks if c.verdict == "improved"]
+        changed = [c for c in self.report.checks if c.verdict == "changed"]
         unsure = [c for c in self.report.checks if c.verdict == "inconclusive"]
         missing = [c for c in self.report.checks if c.verdict == "no-baseline"]
-        if improved or unsure or missing or self.written or self.report_paths:
+        if improved or changed or unsure or missing or self.written or self.report_paths:
             tr.section("stackqual")
         for c in improved:
             tr.line(f"improved: {c.check_id}: {c.message}")
+        for c in changed:
+            tr.line(f"changed: {c.check_id}: {c.message}", yellow=True)
         for c in unsure:
             tr.line(f"inconclusive: {c.check_id}: {c.message}", yellow=True)
         if missing:

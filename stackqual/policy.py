@@ -49,6 +49,17 @@ def rmse_multiplier(dtype: torch.dtype, numel: int) -> float:
     m = RMSE_MULTIPLIER[dtype]
     return max(m, SMALL_TENSOR_MULTIPLIER) if numel < SMALL_TENSOR_NUMEL else m
 
+# --- attention backends vs an fp64 reference (suites/attention) ----------------------
+# flash-attention's own test rule (tests/test_flash_attn.py, hopper/test_flash_attn.py):
+#   max|out - ref| <= k * max|out_torch_lowprec - ref| + 2 * (ref + 0.3 - 0.3 - ref).max()
+# where out_torch_lowprec is the plain PyTorch attention in the same dtype (here: SDPA's
+# math backend) and ref the upcast reference (here: math in float64). k = 2 for the
+# output and 3 for the gradients dq, dk, dv (DESIGN.md; PyTorch's SDPA tests use a
+# similar 5x "fudge factor" on |fp64 golden - low-precision math|).
+ATTENTION_ERROR_MULTIPLIER = {"output": 2.0, "grad": 3.0}
+ATTENTION_RULE_SOURCE = ("flash-attention's test rule: k x max|math in the same dtype - fp64| "
+                         "+ rounding floor; k in stackqual/policy.py ATTENTION_ERROR_MULTIPLIER")
+
 # --- performance: how far a timing may move from this profile's baseline ----------------
 # Each entry: (relative tolerance, why). Override per run with --perf-tolerance NAME=VALUE.
 PERF_TOLERANCE = {
@@ -68,6 +79,22 @@ PERF_TOLERANCE = {
 # baseline: the interval's lower end must exceed this.
 CUDA_REDUCE_OVERHEAD_MIN_SPEEDUP = (1.0, "policy: reduce-overhead beats eager on CUDA "
                                          "(the reference lab measured 2.24x)")
+
+
+# Dense fp16/bf16 tensor-core peak (TFLOP/s, without sparsity) from NVIDIA's datasheets,
+# reported beside achieved attention throughput; never gated on. First match of the GPU
+# name wins. The FA3 paper reports up to 740 TFLOP/s fp16 on H100 SXM (75% of peak).
+GPU_PEAK_TFLOPS_16BIT = (
+    ("H100 PCIe", 756.0),
+    ("H100", 989.4),  # SXM5
+    ("H200", 989.4),
+    ("A100", 312.0),
+    ("L4", 121.0),
+)
+
+
+def gpu_peak_tflops(name: str) -> float | None:
+    return next((peak for fragment, peak in GPU_PEAK_TFLOPS_16BIT if fragment in name), None)
 
 
 def perf_tolerance(name: str, overrides: dict[str, float] | None = None) -> tuple[float, str]:

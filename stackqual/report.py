@@ -18,9 +18,10 @@ from . import plots
 # baseline (consider re-recording). no-baseline: measured, not compared (profile has none).
 # recorded: staged for --update-baselines. info: reported only, never gated.
 # Timings (stackqual.perf) add regressed (the gate fired) and inconclusive (too noisy to
-# tell after the round and time caps).
+# tell after the round and time caps). changed: a categorical value (which kernel ran)
+# differs from the baseline in a way that is reported, not failed.
 VERDICTS = ("pass", "fail", "improved", "no-baseline", "recorded", "info", "regressed",
-            "inconclusive")
+            "inconclusive", "changed")
 
 
 @dataclass

@@ -20,6 +20,7 @@ math vs flash): absolute times depend on the machine's mood, ratios much less.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import os
@@ -113,6 +114,19 @@ class Comparison:
                 "device": self.device, "threads": self.threads,
                 "elapsed_s": round(self.elapsed_s, 2), "stopped": self.stopped,
                 "others_busy": None if self.others_busy is None else round(self.others_busy, 4)}
+
+
+@contextlib.contextmanager
+def fixed_threads(n: int | None):
+    """Run with `n` intra-op threads (None: the run's own), restored afterwards. Compile
+    and time under it alike: dynamo guards on the thread count."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def ratio_interval(a_times, b_times, confidence: float = 0.95, seed: int = 0):

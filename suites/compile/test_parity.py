@@ -17,11 +17,6 @@ from .running import compile_model, run, to_case
 pytestmark = pytest.mark.usefixtures("deterministic_algorithms")
 
 
-def _summary(judgements) -> dict:
-    return {j.name: {"error": j.candidate_error, "trusted_error": j.trusted_error,
-                     "bound": j.bound, "passed": j.passed} for j in judgements}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("case", parity_cases())
 def test_compiled_matches_eager_against_fp64(case, gate):
@@ -62,12 +57,11 @@ def test_compiled_matches_eager_against_fp64(case, gate):
     gate.require(
         "parity_vs_fp64", not failed, measured=round(worst.bound_used, 4),
         expected="<= 1 (fraction of bound)", source=policy.RULE_SOURCE,
-        details=_summary(judgements),
+        details=numerics.summary(judgements),
         message=(f"compiled (backend={case.backend}, mode={case.mode}, {case.dtype}, {case.phase}) "
                  f"is further from the fp64 reference than eager allows for {len(failed)} of "
-                 f"{len(judgements)} tensors:\n  " + "\n  ".join(j.describe() for j in failed[:8])
-                 + (f"\n  ... and {len(failed) - 8} more" if len(failed) > 8 else "")
-                 + f"\n  ({policy.RULE_SOURCE})"))
+                 f"{len(judgements)} tensors:{numerics.failures(judgements)}"
+                 f"\n  ({policy.RULE_SOURCE})"))
 
     if case.device == "cuda" and case.mode == "reduce-overhead":
         gate.at_most_baseline("cudagraph_skips", cudagraph_skips,

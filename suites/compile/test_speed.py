@@ -3,13 +3,12 @@ from interleaved rounds in one process (stackqual.timing), and the cold compile 
 A speedup below 1 is not a failure in itself (small models on CPU often lose to eager);
 a speedup that drops below what this hardware profile measured before is."""
 
-import contextlib
 import time
 
 import pytest
 import torch
 
-from stackqual import policy
+from stackqual import policy, timing
 
 from . import running
 from .cases import speed_cases
@@ -19,18 +18,6 @@ from .models import MODELS
 def _sync(device: str) -> None:
     if device == "cuda":
         torch.cuda.synchronize()
-
-
-@contextlib.contextmanager
-def threads(n: int | None):
-    """The case's thread count, for compiling and timing alike (dynamo guards on it)."""
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _floor(case):
@@ -44,7 +31,7 @@ def _floor(case):
 @pytest.mark.parametrize("case", speed_cases())
 def test_speedup_holds_against_baseline(case, perf):
     spec = MODELS[case.model]
-    with spec.context(), torch.no_grad(), threads(case.threads):
+    with spec.context(), torch.no_grad(), timing.fixed_threads(case.threads):
         model = spec.build().to(case.device, case.dtype).eval()
         inputs = running.to_case(spec.inputs(spec.batch), case.dtype, case.device)
         compiled = running.compile_model(model, case.backend, case.mode_arg)
@@ -72,7 +59,7 @@ def test_compile_time_holds_against_baseline(case, perf, inductor_initialised):
     make slower. Two cold compiles, the faster one counts."""
     spec = MODELS[case.model]
     samples = []
-    with spec.context(), torch.no_grad(), threads(case.threads):
+    with spec.context(), torch.no_grad(), timing.fixed_threads(case.threads):
         model = spec.build().to(case.device, case.dtype).eval()
         inputs = running.to_case(spec.inputs(spec.batch), case.dtype, case.device)
         for _ in range(2):

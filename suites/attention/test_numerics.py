@@ -1,0 +1,70 @@
+"""Every attention backend is as close to a float64 reference as PyTorch's own math path in
+the same dtype is (flash-attention's test rule, stackqual/policy.py): the output and the
+gradients dq, dk, dv, causal or not, with a key-padding mask where the backend takes one.
+The reference is SDPA's math backend in float64 on the same values; the scale is the math
+backend in the candidate's dtype."""
+
+import pytest
+import torch
+
+from stackqual import numerics, policy
+
+from . import backends
+from .backends import PACKAGES, Unsupported
+from .cases import SEED, SHORT, Inputs, make_inputs, numerics_cases
+
+
+def forward_backward(backend: str, inputs: Inputs, dout: torch.Tensor) -> dict:
+    q, k, v = (t.detach().requires_grad_() for t in (inputs.q, inputs.k, inputs.v))
+    out = backends.run(backend, Inputs(q, k, v, inputs.attn_mask, inputs.dropout_p,
+                                       inputs.is_causal))
+    dq, dk, dv = torch.autograd.grad(out, (q, k, v), dout.to(out.dtype))
+    return {"output": out, "dq": dq, "dk": dk, "dv": dv}
+
+
+def _skip_if_refused(backend: str, inputs: Inputs, case_id: str) -> None:
+    """A backend that does not take these inputs is skipped with its own reason (which
+    backend runs what is the dispatch test's concern)."""
+    if backend in PACKAGES:
+        pytest.importorskip(backend, reason=f"{backend} not installed: {PACKAGES[backend]}; "
+                                            "the SDPA backends were checked without it")
+        return
+    with torch.no_grad():
+        error, warned = backends.refusal(backend, inputs)
+    if error is not None:
+        causes = [w for w in warned if "kernel not used because" not in w] or [str(error)]
+        pytest.skip(f"{backend} does not take {case_id}: {'; '.join(causes)[:300]}")
+
+
+@pytest.mark.parametrize("case,backend", numerics_cases())
+def test_backend_is_as_close_to_fp64_as_math(case, backend, gate):
+    inputs = make_inputs(case.condition, case.dtype, case.device)
+    _skip_if_refused(backend, inputs, f"{case.id}")
+    g = torch.Generator().manual_seed(SEED + 1)
+    dout = torch.randn(inputs.q.shape[:-1] + (inputs.v.shape[-1],), generator=g)
+    dout = dout.to(case.device)
+    reference = forward_backward("math", inputs.to(torch.float64), dout)
+    trusted = forward_backward("math", inputs, dout)
+    try:
+        candidate = forward_backward(backend, inputs, dout)
+    except Unsupported as e:
+        pytest.skip(f"{backend} does not take {case.id}: {e}")
+    judgements = [
+        numerics.judge_max_error(name, candidate[name], trusted[name], reference[name],
+                                 policy.ATTENTION_ERROR_MULTIPLIER[
+                                     "output" if name == "output" else "grad"])
+        for name in reference]
+    failed = [j for j in judgements if not j.passed]
+    worst = max(judgements, key=lambda j: j.bound_used)
+    details = numerics.summary(judgements)
+    details["error_ratio"] = {j.name: j.candidate_error / j.trusted_error
+                              if j.trusted_error else None for j in judgements}
+    gate.require(
+        "error_vs_fp64", not failed, measured=round(worst.bound_used, 4),
+        expected="<= 1 (fraction of bound)", source=policy.ATTENTION_RULE_SOURCE,
+        details=details,
+        message=(f"{backend} ({SHORT[case.dtype]}, {case.condition.name}, {case.device}) is "
+                 f"further from the fp64 reference than the math backend in "
+                 f"{SHORT[case.dtype]} allows for {len(failed)} of {len(judgements)} "
+                 f"tensors:{numerics.failures(judgements)}\n  "
+                 f"({policy.ATTENTION_RULE_SOURCE})"))

@@ -102,26 +102,66 @@ class Gate:
         if failed:
             pytest.fail(f"{self.case_id}: {message}", pytrace=False)
 
-    def at_most_baseline(self, metric: str, value, *, explain: str = "") -> None:
-        """A baseline gate for counts that must not grow (graph breaks, recompiles)."""
-        cid = self.check_id(metric)
-        path = self.baseline_path
-        if self.update:
-            self.stage(metric, value)
-            return
+    def _numeric_baseline(self, metric: str):
+        """This profile's recorded number for `metric` (skips without one)."""
+        cid, path = self.check_id(metric), self.baseline_path
         baseline = self.store.get(self.suite, cid)
         if baseline is None:
-            self.no_baseline(metric, value)
-        source = f"baseline {path}"
+            return None
         if isinstance(baseline, bool) or not isinstance(baseline, (int, float)):
             pytest.fail(f"{cid}: the baseline in {path} is {baseline!r}, not a number; fix the "
                         "file or re-record it with --update-baselines", pytrace=False)
-        if value > baseline:
-            message = (f"{metric} = {value}, more than the baseline {baseline} recorded on "
-                       f"profile {self.store.profile!r} ({path}). {explain}").rstrip()
-            self.record(metric, value, baseline, "fail", source, message)
+        return baseline
+
+    def at_least_baseline(self, metric: str, value: float, *, low: float, high: float,
+                          explain: str = "", details: dict | None = None) -> None:
+        """A baseline gate for a sampled rate (accuracy) with its confidence interval
+        [low, high]: fails when the whole interval lies below the baseline, improved when
+        it lies above."""
+        if self.update:
+            self.stage(metric, value, details)
+            return
+        baseline = self._numeric_baseline(metric)
+        if baseline is None:
+            self.no_baseline(metric, value, details=details)
+        source = f"baseline {self.baseline_path}"
+        measured = f"{value:.4f} [{low:.4f}, {high:.4f}]"
+        if high < baseline:
+            message = (f"{metric} = {measured}: the whole interval is below the baseline "
+                       f"{baseline} recorded on profile {self.store.profile!r} "
+                       f"({self.baseline_path}). {explain}").rstrip()
+            self.record(metric, value, baseline, "fail", source, message, details)
             pytest.fail(f"{self.case_id}: {message}", pytrace=False)
-        verdict = "improved" if value < baseline else "pass"
+        improved = low > baseline
+        self.record(metric, value, baseline, "improved" if improved else "pass", source,
+                    f"{metric} = {measured} > baseline {baseline}: consider "
+                    "--update-baselines" if improved else "", details)
+
+    def at_most_baseline(self, metric: str, value, *, explain: str = "",
+                         tolerance: tuple[float, str] | None = None,
+                         details: dict | None = None) -> None:
+        """A baseline gate for values that must not grow (graph breaks, recompiles; with
+        `tolerance=(fraction, source)`, e.g. peak memory: more than baseline*(1+fraction)
+        fails)."""
+        cid = self.check_id(metric)
+        path = self.baseline_path
+        if self.update:
+            self.stage(metric, value, details)
+            return
+        baseline = self._numeric_baseline(metric)
+        if baseline is None:
+            self.no_baseline(metric, value, details=details)
+        fraction, why = tolerance or (0.0, "")
+        ceiling = baseline * (1 + fraction)
+        source = f"baseline {path}" + (f"; tolerance {fraction:.0%} ({why})" if why else "")
+        if value > ceiling:
+            bound = f"the baseline {baseline}" + (f" +{fraction:.0%} = {ceiling:.6g}"
+                                                  if fraction else "")
+            message = (f"{metric} = {value}, more than {bound} recorded on profile "
+                       f"{self.store.profile!r} ({path}). {explain}").rstrip()
+            self.record(metric, value, baseline, "fail", source, message, details)
+            pytest.fail(f"{self.case_id}: {message}", pytrace=False)
+        verdict = "improved" if value < baseline / (1 + fraction) else "pass"
         self.record(metric, value, baseline, verdict, source,
                     f"{metric} = {value} < baseline {baseline}: consider --update-baselines"
-                    if verdict == "improved" else "")
+                    if verdict == "improved" else "", details)

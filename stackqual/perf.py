@@ -73,9 +73,11 @@ class PerfGate:
     # -- speed ratios -------------------------------------------------------------------
     def speed(self, metric: str, a: Callable, b: Callable, *, names=("eager", "compiled"),
               device: str = "cpu", tolerance: str = "speedup",
-              at_least: tuple[float, str] | None = None) -> timing.Comparison | None:
+              at_least: tuple[float, str] | None = None,
+              context: dict | None = None) -> timing.Comparison | None:
         """Time a against b; gate the ratio time(a)/time(b) (higher: b faster) against the
-        profile's baseline and, with `at_least=(floor, source)`, a policy floor."""
+        profile's baseline and, with `at_least=(floor, source)`, a policy floor. `context`
+        (e.g. which implementation ran) is reported with the measurement."""
         gate = self.gate
         if self.benchmark.disabled:  # --benchmark-disable: run once, measure nothing
             a(), b()
@@ -98,8 +100,8 @@ class PerfGate:
         c = measure()
         self._hand_to_benchmark(metric, f"{names[1]}; {names[0]} in extra_info", c.b.times_s,
                                 c.calls_per_sample, c.as_dict())
-        details = {**c.as_dict(), "tolerance": tol, "tolerance_source": tol_source,
-                   "baseline": baseline}
+        details = {**(context or {}), **c.as_dict(), "tolerance": tol,
+                   "tolerance_source": tol_source, "baseline": baseline}
         measured = round(c.ratio, 4)
         busy = c.others_busy is not None and c.others_busy > policy.BUSY_MACHINE_MAX
         busy_note = (f"the machine was busy: other processes used {c.others_busy:.0%} of its "

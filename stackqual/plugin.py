@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from . import benchmarks, capabilities, policy, profile, timing
+from . import assets, benchmarks, capabilities, policy, profile, timing
 from .baselines import BaselineError, BaselineStore
 from .gate import Gate, shown
 from .perf import PerfGate, PerfOptions
@@ -117,6 +117,13 @@ def pytest_addoption(parser):
     group.addoption("--perf-l2-flush", action="store_true",
                     help="CUDA: overwrite a buffer of twice the L2 size before every sample "
                          "(cold-cache timings; one call per sample)")
+    group.addoption("--asset", action="append", default=[], metavar="NAME=PATH",
+                    help="a local folder for a hub-backed model or dataset, e.g. "
+                         "imdb=/data/aclImdb or bert-imdb=/models/bert (repeatable; names in "
+                         "each suite's cases)")
+    group.addoption("--online", action="store_true",
+                    help="let hub-backed cases download models and datasets (default: "
+                         "offline, HF_HUB_OFFLINE=1: the local HF cache or --asset only)")
 
 
 def _perf_options(config, fingerprint: dict) -> PerfOptions:
@@ -158,6 +165,7 @@ def pytest_configure(config):
         raise pytest.UsageError("stackqual does not run under pytest-xdist: timings and "
                                 "baseline writes need one process")
     rootdir = Path(config.rootpath)
+    assets.configure(config.getoption("asset"), online=config.getoption("online"))
 
     threads = config.getoption("threads")
     if threads is None:

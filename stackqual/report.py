@@ -100,14 +100,22 @@ class RunReport:
         json_path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         timed = self.timed_checks()
         plot = plots.speed_plot(timed, directory / f"{stem}-speed.png") if timed else None
-        md_path.write_text(self.markdown(data, plot))
+        scaling = self.scaling_checks()
+        scaling_plot = (plots.scaling_plot(scaling, directory / f"{stem}-scaling.png")
+                        if scaling else None)
+        md_path.write_text(self.markdown(data, plot, scaling_plot))
         return json_path, md_path
 
     def timed_checks(self) -> list[CheckRecord]:
         """Checks that carry a timing comparison (stackqual.perf)."""
         return [c for c in self.checks if "ratio" in c.details and "low" in c.details]
 
-    def markdown(self, data: dict, plot: Path | None = None) -> str:
+    def scaling_checks(self) -> list[CheckRecord]:
+        """Checks that carry cost against sequence length (suites/models)."""
+        return [c for c in self.checks if c.metric == "scaling" and "lengths" in c.details]
+
+    def markdown(self, data: dict, plot: Path | None = None,
+                 scaling_plot: Path | None = None) -> str:
         fp = data["fingerprint"]
         lines = [f"# stackqual run on `{self.profile}`", "",
                  f"Started {data['started']}, {data['duration_s']} s: "
@@ -143,6 +151,19 @@ class RunReport:
                     f"{_fmt(d.get('baseline'))} | {c.verdict} |")
             if plot is not None:
                 lines += ["", f"![ratio per check, against the baseline]({plot.name})"]
+
+        scaling = self.scaling_checks()
+        if scaling:
+            lines += ["", "## Cost against sequence length", "",
+                      "| model | variant | path | lengths | time ~ L^k | memory ~ L^k |",
+                      "|---|---|---|---|---|---|"]
+            for c in scaling:
+                d = c.details
+                lines.append(f"| {d.get('model', '')} | {d['variant']} | {d['path']} | "
+                             f"{d['lengths']} | {c.measured['time']:.2f} | "
+                             f"{c.measured['memory']:.2f} |")
+            if scaling_plot is not None:
+                lines += ["", f"![throughput and memory against length]({scaling_plot.name})"]
 
         lines += ["", "## Checks", "", "| check | measured | expected | verdict | source |",
                   "|---|---|---|---|---|"]

@@ -1,0 +1,20 @@
+"""Shared fixtures of the models suite: models are loaded once per session."""
+
+import functools
+
+import pytest
+
+from . import loading
+
+
+@functools.cache
+def _load(case, device, attn_implementation):
+    return loading.load(case, device, attn_implementation)
+
+
+@pytest.fixture(scope="session")
+def load_model():
+    """load_model(case, device="cpu", attn_implementation="sdpa") -> loading.Loaded"""
+    def load(case, device="cpu", attn_implementation="sdpa"):
+        return _load(case, device, attn_implementation)
+    return load

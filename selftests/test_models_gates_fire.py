@@ -30,6 +30,30 @@ def test_unstratified_sample_of_the_sorted_split_is_caught(run_suite):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fault,selection,messages", [
+    pytest.param("sdpa_materialises_attention",
+                 "suites/models/test_scaling.py::test_cost_grows_with_length_as_theory_says"
+                 "[tiny-bert-sdpa]",
+                 ["(bert-sdpa, transformers BERT, attn_implementation=sdpa): memory grows as "
+                  "L^1.8", "outside <= 1.2: SDPA's fused kernels never materialise L x L"],
+                 id="sdpa-materialises-attention"),
+    pytest.param("memory_hungry_model",
+                 "suites/models/test_cost.py::test_peak_memory_holds_against_baseline"
+                 "[tiny-bert-cpu]",
+                 ["test_peak_memory_holds_against_baseline[tiny-bert-cpu]: peak_memory_bytes = ",
+                  "more than the baseline 26556424 +5% = ",
+                  "needs more memory for a batch of [32, 256] tokens than before"],
+                 id="memory-hungry-model"),
+])
+def test_cost_gates_fire(run_suite, fault, selection, messages):
+    run = run_suite(selection, faults=[fault])
+    assert run.returncode == 1, run.output
+    assert run.report["outcomes"] == {"failed": 1}, run.output
+    for message in messages:
+        assert message in run.output, f"{message!r} not in the output:\n{run.output}"
+
+
+@pytest.mark.slow
 def test_every_mamba_measurement_names_the_path_that_ran(run_suite):
     run = run_suite("suites/models", "-k", "tiny-mamba", "-m", "not gpu")
     assert run.returncode == 0, run.output

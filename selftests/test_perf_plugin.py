@@ -215,6 +215,9 @@ def test_benchmark_json_carries_the_interleaved_samples(suite):
     ("--perf-tolerance=speedup=ten", "expected speedup=FRACTION with 0 <= FRACTION < 1"),
     ("--perf-tolerance=speedup=1.5", "expected speedup=FRACTION with 0 <= FRACTION < 1"),
     ("--perf-min-rounds=2", "--perf-min-rounds >= 5 (got 2)"),
+    ("--asset=imdb", "--asset 'imdb': expected NAME=PATH"),
+    ("--asset=imdb=/no/such/folder", "--asset 'imdb=/no/such/folder': /no/such/folder does "
+                                     "not exist"),
 ])
 def test_bad_perf_options_are_usage_errors(suite, option, message):
     result = suite.runpytest("--profile", "cpu-test", option)

@@ -35,10 +35,6 @@ def configure(items: list[str], online: bool) -> None:
         os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 
-def online() -> bool:
-    return _ONLINE
-
-
 def local(name: str) -> Path | None:
     """The folder --asset gave for `name`, or None."""
     return _LOCAL.get(name)

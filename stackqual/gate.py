@@ -103,7 +103,8 @@ class Gate:
             pytest.fail(f"{self.case_id}: {message}", pytrace=False)
 
     def _numeric_baseline(self, metric: str):
-        """This profile's recorded number for `metric` (skips without one)."""
+        """This profile's recorded number for `metric` (None without one; a value that is
+        not a number fails the test, naming the file)."""
         cid, path = self.check_id(metric), self.baseline_path
         baseline = self.store.get(self.suite, cid)
         if baseline is None:
@@ -143,7 +144,6 @@ class Gate:
         """A baseline gate for values that must not grow (graph breaks, recompiles; with
         `tolerance=(fraction, source)`, e.g. peak memory: more than baseline*(1+fraction)
         fails)."""
-        cid = self.check_id(metric)
         path = self.baseline_path
         if self.update:
             self.stage(metric, value, details)

@@ -25,7 +25,7 @@ class DataSource:
 
     @property
     def on_hub(self) -> bool:
-        return not self.ref.startswith("/")
+        return not Path(self.ref).is_absolute()
 
 
 FIXTURE_PARQUET = DataSource("fixture-parquet", str(FIXTURES / "data" / "imdb-tiny"),
@@ -50,7 +50,7 @@ class ModelCase:
 
     @property
     def on_hub(self) -> bool:
-        return not self.ref.startswith("/")
+        return not Path(self.ref).is_absolute()
 
     @property
     def tokenizer_fallback(self) -> str | None:

@@ -8,7 +8,7 @@ import pytest
 from stackqual import policy
 
 from . import data
-from .cases import FIXTURE_ACLIMDB, FIXTURE_PARQUET, MODELS, data_cases
+from .cases import FIXTURE_ACLIMDB, FIXTURE_PARQUET, FIXTURES, MODELS, data_cases
 
 SOURCE = "policy.CLASS_BALANCE_MIN_SHARE (a stratified sample is 50/50)"
 
@@ -53,8 +53,7 @@ def test_fixture_corpus_is_what_its_generator_writes(gate):
                                                  "generator's lexicon): `pip install -e '.[models]'`")
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(
-        "make_imdb", FIXTURE_PARQUET.ref.rsplit("/data/", 1)[0] + "/make_imdb.py")
+    spec = importlib.util.spec_from_file_location("make_imdb", FIXTURES / "make_imdb.py")
     make_imdb = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_imdb)
     generated = make_imdb.corpus()["test"]

@@ -76,8 +76,11 @@ PERF_TOLERANCE = {
     # yardstick in one process. Across 7 processes on the 2-vCPU VM, tiny BERT's forward
     # (batch 32 x 256 tokens, one thread) ranged 47.2-60.9 ms (each process's own interval
     # +-3%) while the compute-bound yardstick stayed within 2%: memory-bound work feels the
-    # host's neighbours (tiny Mamba's stayed within 2%). 35% is the band that leaves; a
-    # 1.6x slowdown is caught. Tighten it on a dedicated machine.
+    # host's neighbours. 35% is the band that leaves; a 1.6x slowdown is caught. Tighten
+    # it on a dedicated machine. Tiny Mamba's pure-torch fallback is steadier alone
+    # (345-385 ms a batch in 14 processes) but ran at 205-262 ms inside full runs of the
+    # whole suite, for a cause not found: its baseline was recorded alone (the slow end),
+    # so a full run reports "improved"; record it the same way (suites/models alone).
     "throughput": (0.35, "model vs yardstick: 29% process-to-process spread measured "
                          "(tiny BERT, shared 2-vCPU VM)"),
     # Peak memory of a forward is counted exactly (MemTracker on CPU, the caching

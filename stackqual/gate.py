@@ -102,13 +102,17 @@ class Gate:
         if failed:
             pytest.fail(f"{self.case_id}: {message}", pytrace=False)
 
-    def _numeric_baseline(self, metric: str):
-        """This profile's recorded number for `metric` (None without one; a value that is
-        not a number fails the test, naming the file)."""
+    def _numeric_baseline(self, metric: str, value, details: dict | None):
+        """With --update-baselines: stage `value` and return None. Otherwise this profile's
+        recorded number (skips without one; a value that is not a number fails, naming
+        the file)."""
+        if self.update:
+            self.stage(metric, value, details)
+            return None
         cid, path = self.check_id(metric), self.baseline_path
         baseline = self.store.get(self.suite, cid)
         if baseline is None:
-            return None
+            self.no_baseline(metric, value, details=details)
         if isinstance(baseline, bool) or not isinstance(baseline, (int, float)):
             pytest.fail(f"{cid}: the baseline in {path} is {baseline!r}, not a number; fix the "
                         "file or re-record it with --update-baselines", pytrace=False)
@@ -119,12 +123,9 @@ class Gate:
         """A baseline gate for a sampled rate (accuracy) with its confidence interval
         [low, high]: fails when the whole interval lies below the baseline, improved when
         it lies above."""
-        if self.update:
-            self.stage(metric, value, details)
+        baseline = self._numeric_baseline(metric, value, details)
+        if baseline is None:  # staged for --update-baselines
             return
-        baseline = self._numeric_baseline(metric)
-        if baseline is None:
-            self.no_baseline(metric, value, details=details)
         source = f"baseline {self.baseline_path}"
         measured = f"{value:.4f} [{low:.4f}, {high:.4f}]"
         if high < baseline:
@@ -145,12 +146,9 @@ class Gate:
         `tolerance=(fraction, source)`, e.g. peak memory: more than baseline*(1+fraction)
         fails)."""
         path = self.baseline_path
-        if self.update:
-            self.stage(metric, value, details)
+        baseline = self._numeric_baseline(metric, value, details)
+        if baseline is None:  # staged for --update-baselines
             return
-        baseline = self._numeric_baseline(metric)
-        if baseline is None:
-            self.no_baseline(metric, value, details=details)
         fraction, why = tolerance or (0.0, "")
         ceiling = baseline * (1 + fraction)
         source = f"baseline {path}" + (f"; tolerance {fraction:.0%} ({why})" if why else "")

@@ -31,6 +31,32 @@ def fake_gpu(monkeypatch):
     return install
 
 
+def fixed_calibration(scale: float = 1.0, others_busy: float = 0.0) -> dict:
+    """A calibration as stackqual.calibration.measure returns it, of a made-up steady
+    machine whose yardsticks take `scale` times as long as the nominal ones."""
+    from stackqual import calibration
+
+    yardsticks = {y.name: {"median_s": 1e-3 * scale, "noise": 0.01, "rate": round(1 / scale, 3),
+                           "unit": y.unit} for y in calibration.YARDSTICKS}
+    return {"device": "cpu", "threads": 1, "yardsticks": yardsticks,
+            "others_busy": others_busy, "seconds": 0.0}
+
+
+@pytest.fixture
+def steady_machine(monkeypatch):
+    """For self-tests of the gates' logic in-process (pytester): this machine's calibration
+    is fixed, so that the host's own speed phases (docs/timing.md) cannot make a check
+    "not comparable". Returns a setter for the calibration the next runs measure."""
+    from stackqual import calibration
+
+    current = {"value": fixed_calibration()}
+    monkeypatch.setattr(calibration, "measure", lambda device="cpu": current["value"])
+
+    def set_calibration(value: dict) -> None:
+        current["value"] = value
+    return set_calibration
+
+
 @dataclass
 class SuiteRun:
     returncode: int

@@ -1,7 +1,7 @@
 """Mutation tests of the performance gate, through real runs of the compile suite's speed
 case in fresh processes, each with its own baselines folder: a compiled path made 20%
 slower is "regressed" against a baseline recorded without it (a failing run, with
---benchmark-compare too), and the reverse, 20% faster than the baseline, is "improved"."""
+--benchmark-compare too), with a minimum detectable change below those 20%; the reverse, 20% faster than the baseline, is "improved"."""
 
 import pytest
 
@@ -27,9 +27,13 @@ def test_injected_slowdown_is_regressed(run_suite, tmp_path):
     baseline = recorded(run_suite, *baselines).check("speedup")["measured"]
 
     slowed = run_suite(SPEED, *baselines, "--benchmark-compare", faults=["slow_compiled"])
+    if slowed.check("speedup")["verdict"] == "not-comparable":  # the host changed speed
+        slowed = run_suite(SPEED, *baselines, "--benchmark-compare", faults=["slow_compiled"])
     assert slowed.returncode == 1, slowed.output
     check = slowed.check("speedup")
     assert check["verdict"] == "regressed", slowed.output
+    # The gate could have caught less than the injected 20% (stackqual.timed).
+    assert check["details"]["detectable_slowdown"] < 0.20, slowed.output
     # 20% more compiled time divides the speedup by 1.2.
     assert check["measured"] == pytest.approx(baseline / 1.2, rel=0.08), slowed.output
     case = "cnn-inductor-default-fp32-cpu-inference-1thread"
@@ -43,6 +47,8 @@ def test_injected_speedup_is_improved_never_regressed(run_suite, tmp_path):
     recorded(run_suite, *baselines, faults=["slow_compiled"])
 
     faster = run_suite(SPEED, *baselines)
+    if faster.check("speedup")["verdict"] == "not-comparable":  # the host changed speed
+        faster = run_suite(SPEED, *baselines)
     assert faster.returncode == 0, faster.output
     assert faster.check("speedup")["verdict"] == "improved", faster.output
     assert "improved: test_speed.py::test_speedup_holds_against_baseline" in faster.output

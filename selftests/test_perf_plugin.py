@@ -27,7 +27,7 @@ FAST = ["--profile", "cpu-test", "--perf-min-rounds", "6", "--perf-max-time", "1
 
 
 @pytest.fixture
-def suite(pytester):
+def suite(pytester, steady_machine):
     pytester.makepyfile(test_speed=SPEED_TEST)
     return pytester
 
@@ -106,7 +106,7 @@ def test_a_regression_on_a_busy_machine_is_inconclusive(suite, monkeypatch):
     result = suite.runpytest(*FAST)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*speedup inconclusive because the machine was busy: other "
-                                 "processes used 50% of its CPUs during the rounds*"])
+                                 "processes used 50% of its CPUs while it was measured*"])
 
 
 def test_a_regression_must_be_confirmed_by_a_second_measurement(suite, monkeypatch):
@@ -164,9 +164,11 @@ def test_a_baseline_from_another_cpu_model_or_thread_count_is_not_compared(suite
     result = suite.runpytest(*FAST, "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines([
-        f"*#speedup: the baseline in *.json was measured with other hardware or threads (cpu "
-        f"'Other CPU' -> {here['cpu']!r}; torch_threads 64 -> {here['torch_threads']}), so it "
-        "is not compared; record this machine's with --update-baselines*"])
+        f"*#speedup: not comparable: this machine is not the one the baseline in *.json was "
+        f"measured on (cpu 'Other CPU' -> {here['cpu']!r}; torch_threads 64 -> "
+        f"{here['torch_threads']}; the baseline was recorded without a calibration of its "
+        "machine)*record this machine's with: pytest suites --benchmark-only "
+        "--update-baselines*"])
 
 
 @pytest.mark.parametrize("machine_info,recorded", [

@@ -7,6 +7,11 @@ The harness (this package) is a pytest plugin, one concern per module:
 - numerics   compare a result with an fp64 reference, scaled by the trusted path's error
 - policy     every threshold that is policy rather than measurement, with its source
 - gate       the per-test object suites use to record, compare and fail checks
+- timing     interleaved A/B measurement in one process, and its statistics
+- calibration  yardsticks that tell whether this machine is the one a timing baseline
+             was measured on
+- timed      the one place every timed verdict is decided (and its minimum detectable change)
+- perf       the `perf` fixture: timings gated against baselines, handed to pytest-benchmark
 - report     the JSON + Markdown run report
 - capabilities  skip rules for hardware markers (gpu, min_sm)
 - plugin     the pytest hooks that wire the above together

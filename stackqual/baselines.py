@@ -5,6 +5,10 @@ the stack it was recorded under. Values are staged during a run and written at t
 the session, only with `--update-baselines`, only for tests that passed, and atomically
 (temporary file in the same folder, fsync, `os.replace`): an interrupted write leaves the
 previous file intact.
+
+A timing is stored with the calibration of the machine it was measured on, measured just
+before it (`recorded.calibration`, by check id; see stackqual.calibration), so that each
+timing is compared only on a machine equivalent to its own.
 """
 
 from __future__ import annotations
@@ -83,7 +87,7 @@ class BaselineStore:
         self.profile = profile
         self.dir = self.root / profile
         self.files: dict[str, BaselineFile] = {}
-        self._staged: dict[str, dict[str, tuple[object, str]]] = {}
+        self._staged: dict[str, dict[str, tuple[object, str, dict | None]]] = {}
         if self.dir.is_dir():
             for path in sorted(self.dir.glob("*.json")):
                 self.files[path.stem] = load(path)
@@ -96,32 +100,40 @@ class BaselineStore:
         bf = self.files.get(suite)
         return None if bf is None else bf.values.get(check_id)
 
-    def stage(self, suite: str, check_id: str, value, nodeid: str) -> None:
+    def stage(self, suite: str, check_id: str, value, nodeid: str,
+              calibration: dict | None = None) -> None:
+        """`calibration`: for a timing, the calibration of the machine it was measured on."""
         if not isinstance(value, SCALARS):
             raise TypeError(f"baseline value for {check_id} must be a scalar, got {value!r}")
-        self._staged.setdefault(suite, {})[check_id] = (value, nodeid)
+        self._staged.setdefault(suite, {})[check_id] = (value, nodeid, calibration)
 
     def commit(self, passed_nodeids: set[str], fingerprint: dict) -> list[Path]:
-        """Merge staged values of passing tests into their files; returns the files written.
-        Check ids that were not run keep their recorded values."""
+        """Merge staged values of passing tests (and the calibrations of timings) into their
+        files; returns the files written. Check ids that were not run keep their recorded
+        values."""
         written = []
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for suite, staged in sorted(self._staged.items()):
-            accepted = {cid: v for cid, (v, node) in staged.items() if node in passed_nodeids}
+            accepted = {cid: staged[cid] for cid, (_, node, _) in staged.items()
+                        if node in passed_nodeids}
             if not accepted:
                 continue
             path = self.path_for(suite)
             current = self.files.get(suite) or BaselineFile(path=path)
-            values = {**current.values, **accepted}
+            values = {**current.values, **{cid: v for cid, (v, _, _) in accepted.items()}}
+            calibrations = {**current.recorded.get("calibration", {}),
+                            **{cid: c for cid, (_, _, c) in accepted.items() if c}}
+            recorded = {"fingerprint": fingerprint, "at": now}
+            if calibrations:
+                recorded["calibration"] = calibrations
             write_atomic(path, {
                 "schema": SCHEMA,
                 "profile": self.profile,
                 "suite": suite,
-                "recorded": {"fingerprint": fingerprint, "at": now},
+                "recorded": recorded,
                 "values": values,
             })
-            self.files[suite] = BaselineFile(path=path, values=values,
-                                             recorded={"fingerprint": fingerprint, "at": now})
+            self.files[suite] = BaselineFile(path=path, values=values, recorded=recorded)
             written.append(path)
         self._staged.clear()
         return written

@@ -62,9 +62,11 @@ class Gate:
     def baseline_path(self) -> str:
         return shown(self.store.path_for(self.suite))
 
-    def stage(self, metric: str, value, details: dict | None = None) -> None:
-        """--update-baselines: the value is written at the end if the test passes."""
-        self.store.stage(self.suite, self.check_id(metric), value, self.nodeid)
+    def stage(self, metric: str, value, details: dict | None = None,
+              calibration: dict | None = None) -> None:
+        """--update-baselines: the value is written at the end if the test passes; a
+        timing with the `calibration` of the machine that measured it."""
+        self.store.stage(self.suite, self.check_id(metric), value, self.nodeid, calibration)
         self.record(metric, value, None, "recorded", self.baseline_path, details=details)
 
     def no_baseline(self, metric: str, value, described=None, details: dict | None = None):

@@ -1,22 +1,28 @@
-"""Performance gates (the `perf` fixture): a timing.Comparison judged against this
-profile's baseline ratio, a wall time against its baseline, a policy floor.
+"""Performance gates (the `perf` fixture): a timing.Comparison (a ratio, higher is better)
+or a few samples of a time (lower is better) judged against this profile's baseline, and
+a policy floor.
 
-Verdicts: pass, regressed (fails the test), improved (reported; consider re-recording),
-inconclusive (reported, and a failure with --perf-inconclusive=fail): the interval
-straddles the band's lower edge after the round and time caps, or the machine was busy
-(policy.BUSY_MACHINE_MAX), or a regression was not confirmed by a second, independent
-measurement. Each comparison is also handed to pytest-benchmark (the candidate side's
-samples as its stats, the rest in extra_info), so --benchmark-json/-save/-compare carry it.
+Before anything is compared, the baseline must come from an equivalent machine: the same
+profile (else the test fails: --profile named the wrong folder), the same CPU and GPU model
+and thread count, and a calibration of the machine (stackqual.calibration) within
+policy.CALIBRATION_TOLERANCE of this one's. Otherwise the check is *not comparable*: reported
+as such, with the yardsticks side by side and the command that records this machine's
+baselines, and skipped; never "regressed". The verdict itself (pass, regressed, improved,
+inconclusive, and the minimum detectable change) is decided by stackqual.timed, the same
+rules for every timed check. Each comparison is also handed to pytest-benchmark (the
+candidate side's samples as its stats, the rest in extra_info), so
+--benchmark-json/-save/-compare carry it.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import pytest
 
-from . import policy, timing
+from . import calibration, policy, timed, timing
 from .gate import Gate
 
 
@@ -26,11 +32,17 @@ class PerfOptions:
     tolerances: dict = field(default_factory=dict)  # --perf-tolerance overrides
     inconclusive_fails: bool = False
     fingerprint: dict = field(default_factory=dict)  # this run's stack fingerprint
+    calibrations: list = field(default_factory=list)  # every calibration of the run
+    # Seconds this run may still spend waiting for the machine to match a baseline's
+    # calibration (policy.CALIBRATION_WAIT_S).
+    wait_left_s: float = policy.CALIBRATION_WAIT_S[0]
 
 
-# What a timing baseline must share with this run to be compared: the hardware (profile,
-# CPU model, GPU model) and the thread count.
-HARDWARE_KEYS = ("profile", "cpu", "gpu", "torch_threads")
+# What a timing baseline must share with this run to be compared, besides the calibration:
+# the hardware (CPU model, GPU model) and the thread count.
+HARDWARE_KEYS = ("cpu", "gpu", "torch_threads")
+RECORD_COMMAND = ("pytest suites --benchmark-only --update-baselines (add --profile NAME to "
+                  "keep the other machine's baselines under their own name)")
 
 
 class PerfGate:
@@ -40,35 +52,116 @@ class PerfGate:
         self.benchmark = benchmark
 
     # -- baselines ----------------------------------------------------------------------
-    def _baseline(self, metric: str):
-        """This profile's recorded value (None if none). A timing is compared only on the
-        hardware and thread count it was measured with: a baseline of another profile is
-        refused (a failure: --profile named the wrong folder); one of another CPU or GPU
-        model or thread count under the same profile name skips, saying so."""
-        store, suite = self.gate.store, self.gate.suite
-        cid = self.gate.check_id(metric)
-        value = store.get(suite, cid)
+    def _calibrate(self, device: str) -> dict:
+        now = calibration.measure(device)
+        self.options.calibrations.append(now)
+        return now
+
+    def _recorded_calibration(self, metric: str) -> dict | None:
+        bf = self.gate.store.files.get(self.gate.suite)
+        return None if bf is None else bf.recorded.get("calibration", {}).get(
+            self.gate.check_id(metric))
+
+    def _calibrate_for(self, metric: str, device: str) -> dict:
+        """This machine's calibration, before a timing. Where it differs from the
+        baseline's, calibrate again while the run's waiting budget lasts: a shared host
+        leaves a slow phase within seconds (policy.CALIBRATION_WAIT_S)."""
+        now = self._calibrate(device)
+        was = None if self.gate.update else self._recorded_calibration(metric)
+        start = time.perf_counter()
+        while (was and self.options.wait_left_s > 0 and calibration.differences(
+                was, now, policy.CALIBRATION_TOLERANCE[0])):
+            now = self._calibrate(device)
+            # at least a real calibration's length, so that the budget bounds the count too
+            self.options.wait_left_s -= max(time.perf_counter() - start, 0.5)
+            start = time.perf_counter()
+        return now
+
+    def _band(self, metric: str, now: dict, tolerance: str,
+              higher_is_better: bool, unit: str = "") -> timed.Band | None:
+        """This profile's baseline with its tolerance, or None when recording or when
+        there is none. A baseline of another profile fails the test; one measured on a
+        machine that is not equivalent to this one (`now`: its calibration) skips as "not
+        comparable"."""
+        gate, store = self.gate, self.gate.store
+        if gate.update:
+            return None
+        cid, path = gate.check_id(metric), gate.baseline_path
+        value = store.get(gate.suite, cid)
         if value is None:
             return None
-        path = self.gate.baseline_path
-        recorded, here = store.files[suite].fingerprint, self.options.fingerprint
-        if recorded.get("profile") != here.get("profile"):
+        recorded = store.files[gate.suite].recorded
+        fingerprint, here = recorded.get("fingerprint", {}), self.options.fingerprint
+        if fingerprint.get("profile") != here.get("profile"):
             pytest.fail(
                 f"{cid}: the baseline in {path} was measured on hardware profile "
-                f"{recorded.get('profile')!r}, and this machine is {here.get('profile')!r}; "
+                f"{fingerprint.get('profile')!r}, and this machine is {here.get('profile')!r}; "
                 "timings are not compared across profiles. Record this machine's own with "
                 f"--profile {here.get('profile')} --update-baselines", pytrace=False)
-        differences = [f"{key} {recorded.get(key)!r} -> {here.get(key)!r}"
-                       for key in HARDWARE_KEYS if recorded.get(key) != here.get(key)]
-        if differences:
-            pytest.skip(
-                f"{cid}: the baseline in {path} was measured with other hardware or threads "
-                f"({'; '.join(differences)}), so it is not compared; record this machine's "
-                "with --update-baselines (under its own --profile name to keep both)")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             pytest.fail(f"{cid}: the baseline in {path} is {value!r}, not a positive number; "
                         "fix the file or re-record it with --update-baselines", pytrace=False)
-        return float(value)
+        reasons = [f"{key} {fingerprint.get(key)!r} -> {here.get(key)!r}"
+                   for key in HARDWARE_KEYS if fingerprint.get(key) != here.get(key)]
+        self._require_equivalent(metric, now, reasons)
+        tol, tol_source = policy.perf_tolerance(tolerance, self.options.tolerances)
+        return timed.Band(float(value), tol, higher_is_better,
+                          f"baseline {path}; tolerance {tol:.0%} ({tol_source})", unit)
+
+    def _require_equivalent(self, metric: str, now: dict, reasons: tuple | list = (),
+                            when: str = "", details: dict | None = None) -> None:
+        """Skip as "not comparable" unless this machine's calibration `now` (and the
+        hardware `reasons` found) say it is equivalent to the machine that measured the
+        baseline, as that baseline's own calibration describes it."""
+        gate = self.gate
+        was = self._recorded_calibration(metric)
+        reasons = [*reasons, *calibration.differences(was, now,
+                                                      policy.CALIBRATION_TOLERANCE[0])]
+        if not reasons:
+            return
+        message = (
+            f"not comparable: this machine{when} is not the one the baseline in "
+            f"{gate.baseline_path} was measured on ({'; '.join(reasons)}). Calibration: "
+            f"{calibration.side_by_side(was, now)}. A timing is compared only on an "
+            f"equivalent machine ({policy.CALIBRATION_TOLERANCE[1]}); record this machine's "
+            f"with: {RECORD_COMMAND}")
+        gate.record(metric, None, None, "not-comparable", "stackqual.calibration", message,
+                    {**(details or {}), "reasons": reasons, "calibration_recorded": was,
+                     "calibration_here": now})
+        pytest.skip(f"{gate.check_id(metric)}: {message}")
+
+    def _stage(self, metric: str, value: float, m: timed.Measured, now: dict,
+               details: dict) -> None:
+        """--update-baselines: stage a timing with the calibration `now` of the machine
+        that measured it; never from a busy machine (during the timing or calibration)."""
+        shares = [s for s in (m.others_busy, now.get("others_busy")) if s is not None]
+        if shares and max(shares) > policy.BUSY_MACHINE_MAX:
+            self.gate.require(metric, False, measured=value, expected="a quiet machine",
+                              source="policy.BUSY_MACHINE_MAX", details=details,
+                              message=f"not recorded, {timed.busy_note(max(shares))}: "
+                                      f"{m.described}")
+        self.gate.stage(metric, value, details, calibration=now)
+
+    def _conclude(self, metric: str, value: float, judgement: timed.Judgement,
+                  band: timed.Band, device: str, details: dict) -> None:
+        """Record the verdict; fail on a regression, unless the machine is no longer
+        equivalent to the baseline's: a shared host's speed moves in phases of seconds
+        (a neighbour on the same physical core), so a regression is believed only if a
+        calibration measured right after it still matches the baseline's."""
+        if judgement.verdict == "regressed":
+            now = self._calibrate(device)
+            details["calibration_after"] = now
+            self._require_equivalent(metric, now,
+                                     when=" (calibrated again after a regressed timing)",
+                                     details={**details, "measured": value,
+                                              "regressed": judgement.message})
+        details.update(detectable_slowdown=round(judgement.detectable, 4),
+                       noise_limited=judgement.noise_limited)
+        self.gate.record(metric, value, band.baseline, judgement.verdict, band.source,
+                         judgement.message, details)
+        if judgement.verdict == "regressed" or (judgement.verdict == "inconclusive" and
+                                                self.options.inconclusive_fails):
+            pytest.fail(f"{self.gate.case_id}: {judgement.message}", pytrace=False)
 
     # -- speed ratios -------------------------------------------------------------------
     def speed(self, metric: str, a: Callable, b: Callable, *, names=("eager", "compiled"),
@@ -83,77 +176,53 @@ class PerfGate:
             a(), b()
             gate.info(metric, None, note="--benchmark-disable: not measured")
             return None
-        tol, tol_source = policy.perf_tolerance(tolerance, self.options.tolerances)
-        baseline = None if gate.update else self._baseline(metric)
+        now = self._calibrate_for(metric, device)
+        band = self._band(metric, now, tolerance, higher_is_better=True)
+        tol = policy.perf_tolerance(tolerance, self.options.tolerances)[0]
 
         def decided(c: timing.Comparison) -> bool:
             floor_open = at_least and c.low <= at_least[0] <= c.high
-            if baseline is None:  # recording, or nothing to compare: aim for precision
+            if band is None:  # recording, or nothing to compare: aim for precision
                 return c.half_width <= tol / 2 and not floor_open
-            verdict = timing.verdict(c.low, c.high, baseline, tol)
+            verdict = timing.verdict(c.low, c.high, band.baseline, tol)
             return verdict != "inconclusive" and not floor_open
 
         def measure() -> timing.Comparison:
             return timing.measure(a, b, names=names, device=device,
                                   config=self.options.timing, decided=decided)
 
+        def measured(c: timing.Comparison) -> timed.Measured:
+            return timed.Measured(c.ratio, c.low, c.high, c.describe(), c.others_busy,
+                                  c.stopped)
+
         c = measure()
         self._hand_to_benchmark(metric, f"{names[1]}; {names[0]} in extra_info", c.b.times_s,
                                 c.calls_per_sample, c.as_dict())
         details = {**(context or {}), **c.as_dict(), "tolerance": tol,
-                   "tolerance_source": tol_source, "baseline": baseline}
-        measured = round(c.ratio, 4)
-        busy = c.others_busy is not None and c.others_busy > policy.BUSY_MACHINE_MAX
-        busy_note = (f"the machine was busy: other processes used {c.others_busy:.0%} of its "
-                     f"CPUs during the rounds (policy.BUSY_MACHINE_MAX "
-                     f"{policy.BUSY_MACHINE_MAX:.0%})") if busy else ""
-
+                   "baseline": None if band is None else band.baseline, "calibration": now}
         if at_least is not None:
             floor, source = at_least
-            gate.require(f"{metric}_floor", c.low > floor, measured=measured,
+            gate.require(f"{metric}_floor", c.low > floor, measured=round(c.ratio, 4),
                          expected=f"> {floor:g}", source=source, details=details,
                          message=(f"{names[1]} was not shown faster than {floor:g}x {names[0]}: "
                                   f"{c.describe()} ({source})"))
-        path = gate.baseline_path
         if gate.update:
-            if busy:
-                gate.require(metric, False, measured=measured, expected="a quiet machine",
-                             source="policy.BUSY_MACHINE_MAX", details=details,
-                             message=f"not recorded, {busy_note}: {c.describe()}")
-            gate.stage(metric, measured, details)
+            self._stage(metric, round(c.ratio, 4), measured(c), now, details)
             return c
-        if baseline is None:
-            gate.no_baseline(metric, measured, c.describe(), details)
+        if band is None:
+            gate.no_baseline(metric, round(c.ratio, 4), c.describe(), details)
 
-        verdict = timing.verdict(c.low, c.high, baseline, tol)
-        floor_value = baseline * (1 - tol)
-        band = f"{baseline:.3f} -{tol:.0%} = {floor_value:.3f}"
-        source = f"baseline {path}; tolerance {tol:.0%} ({tol_source})"
-        why_unsure = f"after {c.stopped}: {c.describe()} straddles the baseline {band}"
-        if verdict == "regressed" and busy:
-            verdict, why_unsure = "inconclusive", f"because {busy_note}: {c.describe()}"
-        elif verdict == "regressed":  # confirm with an independent second measurement
-            again = measure()
-            details["confirmation"] = again.as_dict()
-            if timing.verdict(again.low, again.high, baseline, tol) != "regressed":
-                verdict = "inconclusive"
-                why_unsure = (f"because a first measurement was below the baseline {band} "
-                              f"({c.describe()}) but its confirmation was not "
-                              f"({again.describe()})")
-            c = again
-        message = {
-            "regressed": f"{metric} regressed: {c.describe()}, whole interval below the "
-                         f"baseline {band}, in two measurements ({source})",
-            "improved": f"{metric} improved: {c.describe()}, whole interval above the "
-                        f"baseline {baseline:.3f} +{tol:.0%}: consider --update-baselines",
-            "inconclusive": f"{metric} inconclusive {why_unsure}; rerun on a quieter machine "
-                            "or raise --perf-max-time",
-            "pass": "",
-        }[verdict]
-        gate.record(metric, measured, baseline, verdict, source, message, details)
-        if verdict == "regressed" or (verdict == "inconclusive" and
-                                      self.options.inconclusive_fails):
-            pytest.fail(f"{gate.case_id}: {message}", pytrace=False)
+        confirmations = []
+
+        def confirm() -> timed.Measured:
+            confirmations.append(measure())
+            return measured(confirmations[-1])
+
+        judgement, _ = timed.judge(metric, measured(c), band, confirm)
+        if confirmations:
+            details["confirmation"] = confirmations[-1].as_dict()
+            c = confirmations[-1]
+        self._conclude(metric, round(c.ratio, 4), judgement, band, device, details)
         return c
 
     def _hand_to_benchmark(self, metric: str, what: str, samples_s, calls: int,
@@ -171,36 +240,27 @@ class PerfGate:
             stats.update(t * calls)
         bench.extra_info[metric] = extra
 
-    # -- wall times ---------------------------------------------------------------------
-    def time(self, metric: str, seconds: float, *, tolerance: str,
-             samples_s: list[float] | None = None, **details) -> None:
-        """A wall time (e.g. compile time; `samples_s` are all the samples it was taken
-        from), lower is better: regressed above baseline*(1+tol), improved below
-        baseline/(1+tol)."""
+    # -- times --------------------------------------------------------------------------
+    def time(self, metric: str, samples_s: list[float], *, tolerance: str, device: str = "cpu",
+             what: str = "CPU time", others_busy: float | None = None, **details) -> None:
+        """A time of which lower is better (a cold compile's CPU seconds), from a few
+        samples: the fastest counts, the samples' range is its interval. `others_busy`:
+        the share of the CPUs other processes used while the samples were taken."""
         gate = self.gate
-        tol, tol_source = policy.perf_tolerance(tolerance, self.options.tolerances)
-        measured = round(seconds, 3)
-        details = {"samples_s": samples_s or [seconds], **details}
-        self._hand_to_benchmark(metric, "wall time", details["samples_s"], 1,
-                                {"seconds": measured, **details})
-        path = gate.baseline_path
+        fastest = round(min(samples_s), 3)
+        m = timed.Measured(fastest, min(samples_s), max(samples_s),
+                           f"{metric} = {fastest} s ({what}, the fastest of "
+                           f"{[round(s, 3) for s in samples_s]})", others_busy)
+        details = {"samples_s": samples_s, "what": what, "others_busy": others_busy,
+                   **details}
+        self._hand_to_benchmark(metric, what, samples_s, 1, {"seconds": fastest, **details})
+        now = self._calibrate_for(metric, device)
+        details["calibration"] = now
+        band = self._band(metric, now, tolerance, higher_is_better=False, unit=" s")
         if gate.update:
-            gate.stage(metric, measured, details)
+            self._stage(metric, fastest, m, now, details)
             return
-        baseline = self._baseline(metric)
-        if baseline is None:
-            gate.no_baseline(metric, measured, f"{measured} s", details)
-        ceiling = baseline * (1 + tol)
-        verdict = ("regressed" if measured > ceiling
-                   else "improved" if measured < baseline / (1 + tol) else "pass")
-        source = f"baseline {path}; tolerance {tol:.0%} ({tol_source})"
-        message = {
-            "regressed": f"{metric} = {measured} s, above the baseline {baseline} s +{tol:.0%} "
-                         f"= {ceiling:.3f} s ({source})",
-            "improved": f"{metric} = {measured} s, below the baseline {baseline} s by more "
-                        f"than {tol:.0%}: consider --update-baselines",
-            "pass": "",
-        }[verdict]
-        gate.record(metric, measured, baseline, verdict, source, message, details)
-        if verdict == "regressed":
-            pytest.fail(f"{gate.case_id}: {message}", pytrace=False)
+        if band is None:
+            gate.no_baseline(metric, fastest, f"{fastest} s", details)
+        judgement, _ = timed.judge(metric, m, band)
+        self._conclude(metric, fastest, judgement, band, device, details)

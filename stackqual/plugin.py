@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from . import assets, benchmarks, capabilities, policy, profile, timing
+from . import assets, benchmarks, calibration, capabilities, policy, profile, timing
 from .baselines import BaselineError, BaselineStore
 from .gate import Gate, shown
-from .perf import PerfGate, PerfOptions
+from .perf import RECORD_COMMAND, PerfGate, PerfOptions
 from .report import RunReport
 
 STATE = pytest.StashKey["State"]()
@@ -61,14 +61,32 @@ class State:
         changed = [c for c in self.report.checks if c.verdict == "changed"]
         unsure = [c for c in self.report.checks if c.verdict == "inconclusive"]
         missing = [c for c in self.report.checks if c.verdict == "no-baseline"]
-        if improved or changed or unsure or missing or self.written or self.report_paths:
+        incomparable = [c for c in self.report.checks if c.verdict == "not-comparable"]
+        if (improved or changed or unsure or missing or incomparable or self.written
+                or self.report_paths):
             tr.section("stackqual")
+        for kind in ("cpu", "cuda"):
+            cals = [c for c in self.perf.calibrations if c["device"] == kind]
+            if cals:
+                tr.line(f"calibration ({kind}): {calibration.run_summary(cals)}, "
+                        f"{sum(c['seconds'] for c in cals):.1f} s in all")
         for c in improved:
             tr.line(f"improved: {c.check_id}: {c.message}")
         for c in changed:
             tr.line(f"changed: {c.check_id}: {c.message}", yellow=True)
         for c in unsure:
             tr.line(f"inconclusive: {c.check_id}: {c.message}", yellow=True)
+        if incomparable:
+            first = incomparable[0].details
+            tr.line(f"not comparable: {len(incomparable)} timed checks, their baselines were "
+                    "measured on a machine this one is not equivalent to: "
+                    + "; ".join(first["reasons"]), yellow=True)
+            sides = calibration.side_by_side(first["calibration_recorded"],
+                                             first["calibration_here"])
+            tr.line(f"  calibration: {sides}")
+            tr.line(f"  record this machine's baselines: {RECORD_COMMAND}")
+            for c in incomparable:
+                tr.line(f"  not comparable: {c.check_id}")
         if missing:
             tr.line(f"{len(missing)} checks have no baseline on profile {self.profile!r} "
                     "(reported, not compared): record them with --update-baselines")
@@ -199,6 +217,7 @@ def pytest_configure(config):
         profile=prof, profile_source="--profile" if name else "detected", store=store,
         report=RunReport(prof, fp, ["pytest", *config.invocation_params.args]),
         update=update, report_dir=report_dir, perf=_perf_options(config, fp))
+    state.report.calibrations = state.perf.calibrations
     config.stash[STATE] = state
     config.pluginmanager.register(state, "stackqual-state")
     benchmarks.configure(config, baselines_root, rootdir / ".stackqual-cache" / "benchmarks",

@@ -69,9 +69,13 @@ PERF_TOLERANCE = {
     # a similar 5-10% move. On this 2-core CPU the unchanged code's interval half-width is
     # a few percent (see the false-alarm self-test), so 10% is well clear of noise.
     "speedup": (0.10, "10% band around the baseline ratio (performance-gate issue default)"),
-    # Compile time is one wall-clock sample of tracing + lowering + codegen (min of two),
-    # run-to-run spread up to ~20% measured here; 50% catches a doubling, not jitter.
-    "compile_s": (0.50, "compile time: one cold sample (min of 2), spread ~20% measured"),
+    # Compile time: the CPU seconds of a cold compile (tracing + lowering + codegen and the
+    # C++ compiler), the faster of two. Run-to-run spread up to ~20% measured as wall time
+    # on a quiet machine; CPU time does not grow with other processes' load, but does with
+    # a host's slow phase (Python 1.7-1.9x, docs/timing.md), which the calibration catches.
+    # 50% catches a doubling, not jitter.
+    "compile_s": (0.50, "compile time: CPU seconds, the faster of 2 cold compiles, spread "
+                        "~20% measured"),
     # Model throughput (suites/models): a model forward timed against a fixed matmul
     # yardstick in one process. Across 7 processes on the 2-vCPU VM, tiny BERT's forward
     # (batch 32 x 256 tokens, one thread) ranged 47.2-60.9 ms (each process's own interval
@@ -116,6 +120,25 @@ def perf_tolerance(name: str, overrides: dict[str, float] | None = None) -> tupl
     if overrides and name in overrides:
         return overrides[name], "--perf-tolerance"
     return PERF_TOLERANCE[name]
+
+# A timing baseline is compared only on an equivalent machine: each yardstick of the
+# calibration (stackqual.calibration: gemm, memory copy, small-op dispatch, pure Python)
+# must take within this factor (either way) of the time recorded with the baseline.
+# Measured on the 2-vCPU CI VM (docs/timing.md): across processes in a quiet phase the
+# yardsticks spread by 5-7% (max/min of each); the same host in a "slow phase" (a
+# neighbour on the physical core, invisible to /proc/stat) ran Python 1.7-1.9x and the
+# GEMM 1.2-1.3x slower, and another host behind the same CPU model string compiled 1.5x
+# and ran the compiled CNN 2x slower. 15% is twice the quiet spread, below every
+# difference that moved a timed ratio.
+CALIBRATION_TOLERANCE = (0.15, "policy.CALIBRATION_TOLERANCE: each yardstick within 15%, "
+                               "twice the spread measured across runs of one machine")
+
+# Before a timed check whose baseline's calibration differs from this machine's, the
+# calibration is taken again (about 0.6 s each) until it matches, for at most this many
+# seconds in a whole run: the slow phases seen on the CI VM lasted 1-10 s (docs/timing.md),
+# and a machine that really differs should cost a run little more than this.
+CALIBRATION_WAIT_S = (30.0, "policy.CALIBRATION_WAIT_S: slow phases of a shared host "
+                            "measured at 1-10 s")
 
 # A slowdown measured while other processes (or the hypervisor, as steal time) used more
 # than this share of the machine's CPUs is not attributed to the code: the verdict becomes

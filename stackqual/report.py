@@ -12,16 +12,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import plots
+from . import calibration, plots
 
 # pass: within bound / equal to baseline. fail: the gate fired. improved: better than the
 # baseline (consider re-recording). no-baseline: measured, not compared (profile has none).
 # recorded: staged for --update-baselines. info: reported only, never gated.
 # Timings (stackqual.perf) add regressed (the gate fired) and inconclusive (too noisy to
 # tell after the round and time caps). changed: a categorical value (which kernel ran)
-# differs from the baseline in a way that is reported, not failed.
+# differs from the baseline in a way that is reported, not failed. not-comparable: a timing
+# whose baseline was measured on a machine this one is not equivalent to
+# (stackqual.calibration); skipped, never judged.
 VERDICTS = ("pass", "fail", "improved", "no-baseline", "recorded", "info", "regressed",
-            "inconclusive", "changed")
+            "inconclusive", "changed", "not-comparable")
 
 
 @dataclass
@@ -52,6 +54,14 @@ def _json_safe(value):
     return value
 
 
+def _detectable(details: dict) -> str:
+    """The minimum detectable slowdown of a judged timing (stackqual.timed)."""
+    if "detectable_slowdown" not in details:
+        return ""
+    return f"{details['detectable_slowdown']:.0%}" + (
+        " (noise-limited)" if details.get("noise_limited") else "")
+
+
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -66,6 +76,7 @@ class RunReport:
         self.started = datetime.now(timezone.utc)
         self._t0 = time.perf_counter()
         self.checks: list[CheckRecord] = []
+        self.calibrations: list[dict] = []  # every calibration of the run (stackqual.calibration)
         self.tests: dict[str, dict] = {}
 
     def add(self, record: CheckRecord) -> None:
@@ -88,6 +99,7 @@ class RunReport:
             "started": self.started.isoformat(timespec="seconds"),
             "duration_s": round(time.perf_counter() - self._t0, 1),
             "outcomes": dict(Counter(t["outcome"] for t in self.tests.values())),
+            "calibration": self.calibrations,
             "checks": [asdict(c) for c in self.checks],
             "tests": self.tests,
         })
@@ -140,7 +152,7 @@ class RunReport:
                       "Ratios are time(A)/time(B) from interleaved rounds in one process, with "
                       "their bootstrap interval; noise is IQR/median.", "",
                       "| check | A | B | noise A, B | ratio [interval] | rounds | baseline | "
-                      "verdict |", "|---|---|---|---|---|---|---|---|"]
+                      "verdict | detectable slowdown |", "|---|---|---|---|---|---|---|---|---|"]
             for c in timed:
                 d = c.details
                 lines.append(
@@ -148,9 +160,33 @@ class RunReport:
                     f"{d['b']['name']} {d['b']['median_s'] * 1e3:.3f} ms | "
                     f"{d['a']['noise']:.1%}, {d['b']['noise']:.1%} | {d['ratio']:.3f} "
                     f"[{d['low']:.3f}, {d['high']:.3f}] | {d['rounds']} | "
-                    f"{_fmt(d.get('baseline'))} | {c.verdict} |")
+                    f"{_fmt(d.get('baseline'))} | {c.verdict} | {_detectable(d)} |")
             if plot is not None:
                 lines += ["", f"![ratio per check, against the baseline]({plot.name})"]
+
+        times = [c for c in self.checks if "samples_s" in c.details]
+        if times:
+            lines += ["", "## Times", "", "| check | measured | samples | other load | "
+                      "baseline | verdict | detectable slowdown |", "|---|---|---|---|---|---|---|"]
+            for c in times:
+                d = c.details
+                busy = d.get("others_busy")
+                lines.append(f"| `{c.check_id}` | {_fmt(c.measured)} s ({d.get('what', '')}) | "
+                             f"{d['samples_s']} | {'' if busy is None else f'{busy:.0%}'} | "
+                             f"{_fmt(c.expected)} | {c.verdict} | {_detectable(d)} |")
+
+        incomparable = [c for c in self.checks if c.verdict == "not-comparable"]
+        if self.calibrations or incomparable:
+            lines += ["", "## Machine calibration", "",
+                      "Yardsticks timed like the cases (stackqual.calibration); a timing "
+                      "baseline is compared only on a machine whose yardsticks match its own.",
+                      ""]
+            for kind in ("cpu", "cuda"):
+                cals = [c for c in self.calibrations if c["device"] == kind]
+                if cals:
+                    lines.append(f"- {kind}: {calibration.run_summary(cals)}")
+            for c in incomparable:
+                lines.append(f"- not comparable: `{c.check_id}`: {c.message}")
 
         scaling = self.scaling_checks()
         if scaling:

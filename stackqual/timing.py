@@ -33,9 +33,6 @@ import numpy as np
 import torch
 from scipy.stats import bootstrap
 
-VERDICTS = ("pass", "regressed", "improved", "inconclusive")
-
-
 @dataclass(frozen=True)
 class TimingConfig:
     min_rounds: int = 20  # first batch; every later batch has this size too
@@ -145,7 +142,12 @@ def verdict(low: float, high: float, expected: float, tolerance: float) -> str:
     """Where the ratio's interval lies against the band expected*(1 +- tolerance), higher
     ratio being better. Regressed or improved only when the whole interval is outside the
     band; pass when it cannot be below the band; otherwise the data cannot tell."""
-    floor, ceiling = expected * (1 - tolerance), expected * (1 + tolerance)
+    return place(low, high, expected * (1 - tolerance), expected * (1 + tolerance))
+
+
+def place(low: float, high: float, floor: float, ceiling: float) -> str:
+    """Where an interval [low, high] of a higher-is-better figure lies against the band
+    [floor, ceiling]: the one rule every timed verdict uses (stackqual.timed)."""
     if high < floor:
         return "regressed"
     if low > ceiling:
@@ -155,7 +157,14 @@ def verdict(low: float, high: float, expected: float, tolerance: float) -> str:
     return "inconclusive"
 
 
-class _OtherLoad:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (a compiler it ran), user
+    and system: unlike wall time, it does not grow when other processes take the CPUs."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class OtherLoad:
     """CPU time that others (processes, the hypervisor) used while we measured, as a share
     of all the machine's CPUs, from /proc/stat and this process's own CPU time. None where
     /proc/stat is not available."""
@@ -251,7 +260,7 @@ def measure(a: Callable, b: Callable, *, names=("a", "b"), device: str = "cpu",
     gc_was_enabled = gc.isenabled()
     gc.disable()
     start = time.perf_counter()
-    load = _OtherLoad()
+    load = OtherLoad()
     try:
         with torch._dynamo.config.patch(error_on_recompile=True):
             while True:
@@ -292,3 +301,35 @@ def _compare(side_a, side_b, calls, device, threads, config, elapsed,
                       high=high, confidence=config.confidence, calls_per_sample=calls,
                       device=device, threads=threads, elapsed_s=elapsed, stopped="",
                       others_busy=others_busy)
+
+
+def measure_each(fns: dict[str, Callable], *, device: str = "cpu", rounds: int = 10,
+                 sample_s: float = 0.01, warmup_calls: int = 2) -> tuple[dict[str, Side], float | None]:
+    """Absolute time per call of each function, in `rounds` rounds that run every function
+    once each (the order rotating from round to round), with the same clock, GC and
+    thread rules as `measure`; each function's calls per sample calibrated on its own.
+    For the machine's calibration (stackqual.calibration), never for a verdict on the
+    code. Returns the sides and the other load during the rounds."""
+    clock = _Clock(device, l2_flush=False)
+    for fn in fns.values():
+        for _ in range(warmup_calls):
+            fn()
+    clock.sync()
+    calls = {name: _calibrate(clock, (fn,), sample_s) for name, fn in fns.items()}
+    sides = {name: Side(name) for name in fns}
+    names = list(fns)
+    gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    load = OtherLoad()
+    try:
+        for r in range(rounds):
+            order = names[r % len(names):] + names[:r % len(names)]
+            for name in order:
+                read = clock.sample(fns[name], calls[name])
+                clock.sync()
+                sides[name].times_s.append(read())
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return sides, load.share()

@@ -31,6 +31,21 @@ def fake_gpu(monkeypatch):
     return install
 
 
+def committed_baseline(suite: str, check_id: str):
+    """The committed baseline value of this machine's profile that a self-test's fault
+    must be judged against; skips (saying why) where the profile has none."""
+    from stackqual import profile
+
+    name = profile.detect_profile()
+    path = REPO / "baselines" / name / f"{suite}.json"
+    values = json.loads(path.read_text())["values"] if path.exists() else {}
+    if check_id not in values:
+        pytest.skip(f"profile {name!r} has no committed baseline for {check_id} in {path}: "
+                    "this gate has nothing to fire against; record the profile's baselines "
+                    "with pytest suites --update-baselines")
+    return values[check_id]
+
+
 def fixed_calibration(scale: float = 1.0, others_busy: float = 0.0) -> dict:
     """A calibration as stackqual.calibration.measure returns it, of a made-up steady
     machine whose yardsticks take `scale` times as long as the nominal ones."""

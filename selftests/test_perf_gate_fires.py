@@ -1,7 +1,8 @@
 """Mutation tests of the performance gate, through real runs of the compile suite's speed
 case in fresh processes, each with its own baselines folder: a compiled path made 20%
 slower is "regressed" against a baseline recorded without it (a failing run, with
---benchmark-compare too), with a minimum detectable change below those 20%; the reverse, 20% faster than the baseline, is "improved"."""
+--benchmark-compare too), with a minimum detectable change below those 20%; the reverse,
+20% faster than the baseline, is "improved"."""
 
 import pytest
 

@@ -171,9 +171,11 @@ class RunReport:
             for c in times:
                 d = c.details
                 busy = d.get("others_busy")
+                samples = [round(s, 3) for s in d["samples_s"]]
+                load = "" if busy is None else f"{busy:.0%}"
                 lines.append(f"| `{c.check_id}` | {_fmt(c.measured)} s ({d.get('what', '')}) | "
-                             f"{d['samples_s']} | {'' if busy is None else f'{busy:.0%}'} | "
-                             f"{_fmt(c.expected)} | {c.verdict} | {_detectable(d)} |")
+                             f"{samples} | {load} | {_fmt(c.expected)} | {c.verdict} | "
+                             f"{_detectable(d)} |")
 
         incomparable = [c for c in self.checks if c.verdict == "not-comparable"]
         if self.calibrations or incomparable:

@@ -166,8 +166,8 @@ def cpu_seconds() -> float:
 
 class OtherLoad:
     """CPU time that others (processes, the hypervisor) used while we measured, as a share
-    of all the machine's CPUs, from /proc/stat and this process's own CPU time. None where
-    /proc/stat is not available."""
+    of all the machine's CPUs, from /proc/stat and the CPU time of this process and its
+    finished children. None where /proc/stat is not available."""
 
     def __init__(self):
         self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -187,8 +187,9 @@ class OtherLoad:
         busy = self._busy_jiffies()
         if busy is None:
             return None
-        own = os.times()
-        return busy, (own.user + own.system) * self.tick, time.perf_counter()
+        # Our own CPU time includes the children we waited for (the C++ compiler that
+        # inductor runs), so that compiling is not mistaken for other processes' load.
+        return busy, cpu_seconds() * self.tick, time.perf_counter()
 
     def share(self) -> float | None:
         now = self._read()
@@ -304,7 +305,8 @@ def _compare(side_a, side_b, calls, device, threads, config, elapsed,
 
 
 def measure_each(fns: dict[str, Callable], *, device: str = "cpu", rounds: int = 10,
-                 sample_s: float = 0.01, warmup_calls: int = 2) -> tuple[dict[str, Side], float | None]:
+                 sample_s: float = 0.01,
+                 warmup_calls: int = 2) -> tuple[dict[str, Side], float | None]:
     """Absolute time per call of each function, in `rounds` rounds that run every function
     once each (the order rotating from round to round), with the same clock, GC and
     thread rules as `measure`; each function's calls per sample calibrated on its own.

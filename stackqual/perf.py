@@ -68,13 +68,15 @@ class PerfGate:
         leaves a slow phase within seconds (policy.CALIBRATION_WAIT_S)."""
         now = self._calibrate(device)
         was = None if self.gate.update else self._recorded_calibration(metric)
-        start = time.perf_counter()
-        while (was and self.options.wait_left_s > 0 and calibration.differences(
-                was, now, policy.CALIBRATION_TOLERANCE[0])):
+        check_left_s = policy.CALIBRATION_WAIT_S[1]
+        while (was and min(self.options.wait_left_s, check_left_s) > 0 and
+               calibration.differences(was, now, policy.CALIBRATION_TOLERANCE[0])):
+            start = time.perf_counter()
             now = self._calibrate(device)
             # at least a real calibration's length, so that the budget bounds the count too
-            self.options.wait_left_s -= max(time.perf_counter() - start, 0.5)
-            start = time.perf_counter()
+            spent = max(time.perf_counter() - start, 0.5)
+            self.options.wait_left_s -= spent
+            check_left_s -= spent
         return now
 
     def _band(self, metric: str, now: dict, tolerance: str,

@@ -2,7 +2,7 @@
 case in fresh processes, each with its own baselines folder: a compiled path made 20%
 slower is "regressed" against a baseline recorded without it (a failing run, with
 --benchmark-compare too), with a minimum detectable change below those 20%; the reverse,
-20% faster than the baseline, is "improved"."""
+40% faster than the baseline, is "improved"."""
 
 import pytest
 
@@ -44,8 +44,12 @@ def test_injected_slowdown_is_regressed(run_suite, tmp_path):
 
 
 def test_injected_speedup_is_improved_never_regressed(run_suite, tmp_path):
+    """The baseline is recorded 40% slower, so that the clean code is wholly above the +10%
+    band: with a 20% gain the interval's low end (about +/-5-8% on the 2-vCPU CI VM) sat
+    at the band's edge, and "pass" was as right an answer as "improved"."""
     baselines = ["--baselines-dir", str(tmp_path / "baselines")]
-    recorded(run_suite, *baselines, faults=["slow_compiled"])
+    recorded(run_suite, *baselines, faults=["slow_compiled"],
+             env={"STACKQUAL_FAULT_SLOWDOWN": "0.4"})
 
     faster = run_suite(SPEED, *baselines)
     if faster.check("speedup")["verdict"] == "not-comparable":  # the host changed speed

@@ -39,8 +39,8 @@ class PerfOptions:
 
 
 # What a timing baseline must share with this run to be compared, besides the calibration:
-# the hardware (CPU model, GPU model) and the thread count.
-HARDWARE_KEYS = ("cpu", "gpu", "torch_threads")
+# the hardware (CPU model, GPU model), the thread count and the allocator setting.
+HARDWARE_KEYS = ("cpu", "gpu", "torch_threads", "allocator")
 RECORD_COMMAND = ("pytest suites --benchmark-only --update-baselines (add --profile NAME to "
                   "keep the other machine's baselines under their own name)")
 

@@ -211,7 +211,8 @@ def pytest_configure(config):
 
     report_dir = None if config.getoption("no_report") else _resolve(
         config, "report_dir", rootdir / "reports")
-    fp = profile.fingerprint()
+    allocator = timing.fix_allocator()
+    fp = {**profile.fingerprint(), "allocator": allocator}
     update = config.getoption("update_baselines")
     state = State(
         profile=prof, profile_source="--profile" if name else "detected", store=store,

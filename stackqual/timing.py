@@ -157,6 +157,33 @@ def place(low: float, high: float, floor: float, ceiling: float) -> str:
     return "inconclusive"
 
 
+# glibc serves an allocation above its mmap threshold with fresh pages (page faults on every
+# call) and moves that threshold up, to at most 32 MiB, each time it frees such a block, so
+# the time of any path that allocates tens of MiB depends on what the process ran before:
+# SDPA's math backend at L=1024 (an 8 x 1024 x 1024 fp32 score matrix, 32 MiB) took 98 ms
+# in a fresh process, 81 ms inside a full run and 58 ms with the threshold fixed high, while
+# the flash kernel beside it stayed at 24 ms (docs/timing.md). A fixed threshold (and trim
+# threshold) makes every process of a run, and of every run, allocate alike.
+GLIBC_MALLOC_THRESHOLD = 2 ** 30
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # <malloc.h>
+
+
+def fix_allocator() -> str:
+    """Fix glibc's mmap and trim thresholds for this process (see above); returns what was
+    set, for the fingerprint. Elsewhere (not glibc) nothing is changed, and it says so."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        done = all(libc.mallopt(option, GLIBC_MALLOC_THRESHOLD) == 1
+                   for option in (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD))
+    except (OSError, AttributeError):
+        done = False
+    return (f"glibc mmap/trim threshold {GLIBC_MALLOC_THRESHOLD}" if done
+            else "default (not glibc: mallopt unavailable)")
+
+
 def cpu_seconds() -> float:
     """CPU time of this process and of its finished children (a compiler it ran), user
     and system: unlike wall time, it does not grow when other processes take the CPUs."""

@@ -31,6 +31,18 @@ def fake_gpu(monkeypatch):
     return install
 
 
+# The start of a test module for in-process runs (pytester) of the timing gates: a
+# busy-wait of known length, with microsecond precision that time.sleep does not have.
+SPIN = """
+import os, time
+
+def spin(seconds):
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+"""
+
+
 def committed_baseline(suite: str, check_id: str):
     """The committed baseline value of this machine's profile that a self-test's fault
     must be judged against; skips (saying why) where the profile has none."""

@@ -7,18 +7,11 @@ import json
 import pytest
 
 from stackqual import calibration, timed
-from selftests.conftest import fixed_calibration
+from selftests.conftest import SPIN, fixed_calibration
 
 pytest_plugins = ["pytester"]
 
-TIMED_TESTS = """
-import os, time
-
-def spin(seconds):
-    until = time.perf_counter() + seconds
-    while time.perf_counter() < until:
-        pass
-
+TIMED_TESTS = SPIN + """
 def test_speed(perf):
     perf.speed("speedup", lambda: spin(200e-6), lambda: spin(100e-6), names=("slow", "fast"))
 

@@ -7,18 +7,12 @@ import json
 import pytest
 from pytest_benchmark.utils import get_machine_id
 
+from selftests.conftest import SPIN
 from stackqual import baselines, profile, timing
 
 pytest_plugins = ["pytester"]
 
-SPEED_TEST = """
-import os, time
-
-def spin(seconds):
-    until = time.perf_counter() + seconds
-    while time.perf_counter() < until:
-        pass
-
+SPEED_TEST = SPIN + """
 def test_speed(perf):
     b = float(os.environ.get("B_US", "100")) * 1e-6
     perf.speed("speedup", lambda: spin(200e-6), lambda: spin(b), names=("slow", "fast"))
@@ -159,7 +153,7 @@ def test_a_baseline_from_another_profile_is_refused(suite):
 
 
 def test_a_baseline_from_another_cpu_model_or_thread_count_is_not_compared(suite):
-    here = profile.fingerprint()
+    here = {**profile.fingerprint(), "allocator": timing.fix_allocator()}  # as the plugin's
     write_speed_baseline(suite, {**here, "cpu": "Other CPU", "torch_threads": 64})
     result = suite.runpytest(*FAST, "-rs")
     result.assert_outcomes(skipped=1)

@@ -14,8 +14,8 @@ yardstick here is within `policy.CALIBRATION_TOLERANCE` of it. Otherwise the che
 
 Yardsticks (CPU sizes; CUDA sizes in brackets):
 - gemm: one square fp32 [bf16] matmul, n=256 [8192]: compute-bound (FLOP/s).
-- memory: copying a 64 MiB [1 GiB] tensor, twice the largest L3 of current server CPUs:
-  memory-bound (bytes read + written per second).
+- memory: copying a 64 MiB [1 GiB] tensor, more than the last-level cache one core reaches
+  on most server CPUs: memory-bound (bytes read + written per second).
 - dispatch: 100 tiny elementwise ops on an 8-element tensor: latency-bound, the Python and
   ATen dispatch overhead (and, on CUDA, kernel launch) that small models and compiled
   wrappers pay per call.

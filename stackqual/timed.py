@@ -26,6 +26,7 @@ a time. A "pass" then means "no slowdown of s or more". When u alone exceeds t t
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -113,15 +114,19 @@ def judge(metric: str, m: Measured, band: Band,
         verdict, why_unsure = "inconclusive", f"because {busy_note(m.others_busy)}: {m.described}"
     elif verdict == "regressed" and confirm is not None:
         again = confirm()
-        if placement(again, band) != "regressed" or again.busy:
+        if again.busy:
+            verdict = "inconclusive"
+            why_unsure = (f"because {busy_note(again.others_busy)} during the confirmation "
+                          f"of a first measurement {direction} the baseline: {again.described}")
+        elif placement(again, band) != "regressed":
             verdict = "inconclusive"
             why_unsure = (f"because a first measurement was {direction} the baseline "
                           f"{band.edge()} ({m.described}) but its confirmation was not "
                           f"({again.described})")
         confirmed = True
         m = again
-    detectable = detectable_change(m, band)
-    judgement = Judgement(verdict, "", detectable, m.half_width > band.tolerance)
+    judgement = Judgement(verdict, "", detectable_change(m, band),
+                          m.half_width > band.tolerance)
     better = "above" if band.higher_is_better else "below"
     message = {
         "regressed": f"{metric} regressed: {m.described}, whole interval {direction} the "
@@ -136,4 +141,4 @@ def judge(metric: str, m: Measured, band: Band,
     }[verdict]
     if verdict != "pass" and judgement.noise_limited:
         message += f" ({judgement.detectable_text})"
-    return Judgement(verdict, message, detectable, judgement.noise_limited), m
+    return dataclasses.replace(judgement, message=message), m

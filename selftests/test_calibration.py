@@ -128,7 +128,7 @@ def test_minimum_detectable_change(higher, half_width, tolerance, expected):
     m = timed.Measured(2.0, 2.0 * (1 - half_width), 2.0 * (1 + half_width), "x")
     band = timed.Band(2.0, tolerance, higher, "policy")
     assert timed.detectable_change(m, band) == pytest.approx(expected)
-    judgement, _ = timed.judge("speedup", m, band)
+    judgement = timed.judge("speedup", m, band)
     assert judgement.verdict == "pass"
     assert f"would have caught a slowdown of {expected:.0%} or more" in judgement.message
     assert not judgement.noise_limited
@@ -136,6 +136,6 @@ def test_minimum_detectable_change(higher, half_width, tolerance, expected):
 
 def test_a_check_noisier_than_its_tolerance_says_so():
     m = timed.Measured(2.0, 1.7, 2.5, "x")  # +-20% against a 10% band
-    judgement, _ = timed.judge("speedup", m, timed.Band(2.0, 0.10, True, "policy"))
+    judgement = timed.judge("speedup", m, timed.Band(2.0, 0.10, True, "policy"))
     assert judgement.verdict == "inconclusive" and judgement.noise_limited
     assert "noise-limited: its own spread is wider than the tolerance" in judgement.message

@@ -220,7 +220,7 @@ class PerfGate:
             confirmations.append(measure())
             return measured(confirmations[-1])
 
-        judgement, _ = timed.judge(metric, measured(c), band, confirm)
+        judgement = timed.judge(metric, measured(c), band, confirm)
         if confirmations:
             details["confirmation"] = confirmations[-1].as_dict()
             c = confirmations[-1]
@@ -264,5 +264,5 @@ class PerfGate:
             return
         if band is None:
             gate.no_baseline(metric, fastest, f"{fastest} s", details)
-        judgement, _ = timed.judge(metric, m, band)
+        judgement = timed.judge(metric, m, band)
         self._conclude(metric, fastest, judgement, band, device, details)

@@ -54,7 +54,7 @@ def rmse_multiplier(dtype: torch.dtype, numel: int) -> float:
 #   max|out - ref| <= k * max|out_torch_lowprec - ref| + 2 * (ref + 0.3 - 0.3 - ref).max()
 # where out_torch_lowprec is the plain PyTorch attention in the same dtype (here: SDPA's
 # math backend) and ref the upcast reference (here: math in float64). k = 2 for the
-# output and 3 for the gradients dq, dk, dv (DESIGN.md; PyTorch's SDPA tests use a
+# output and 3 for the gradients dq, dk, dv (those tests; PyTorch's SDPA tests use a
 # similar 5x "fudge factor" on |fp64 golden - low-precision math|).
 ATTENTION_ERROR_MULTIPLIER = {"output": 2.0, "grad": 3.0}
 ATTENTION_RULE_SOURCE = ("flash-attention's test rule: k x max|math in the same dtype - fp64| "
@@ -177,8 +177,8 @@ SCALING_EXPONENT = {
                               "linear in L"),
     },
     "mamba": {
-        "time": (None, 1.5, "the selective scan is O(L): about linear. DESIGN.md measured "
-                            "1.1 at L >= 1024; the pure-torch fallback's (B, D, L, N) state "
+        "time": (None, 1.5, "the selective scan is O(L): about linear; "
+                            "the pure-torch fallback's (B, D, L, N) state "
                             "tensors outgrow the CPU caches between 512 and 1024 (tiny "
                             "Mamba measured 1.29 over 256-2048), so the bound sits between "
                             "that and BERT eager's 2.3"),

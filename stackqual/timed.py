@@ -101,10 +101,10 @@ def busy_note(share: float) -> str:
 
 
 def judge(metric: str, m: Measured, band: Band,
-          confirm: Callable[[], Measured] | None = None) -> tuple[Judgement, Measured]:
+          confirm: Callable[[], Measured] | None = None) -> Judgement:
     """The verdict and its message. `confirm` takes an independent second measurement; it
-    is called only for a regression on a quiet machine. Returns the judgement and the
-    measurement it rests on (the confirmation, when one was taken)."""
+    is called only for a regression on a quiet machine, and the verdict then rests on
+    it."""
     verdict = placement(m, band)
     direction = "below" if band.higher_is_better else "above"
     why_unsure = (f"after {m.stopped}: " if m.stopped else "") + (
@@ -141,4 +141,4 @@ def judge(metric: str, m: Measured, band: Band,
     }[verdict]
     if verdict != "pass" and judgement.noise_limited:
         message += f" ({judgement.detectable_text})"
-    return dataclasses.replace(judgement, message=message), m
+    return dataclasses.replace(judgement, message=message)

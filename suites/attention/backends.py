@@ -127,7 +127,7 @@ def refusal(backend: str, inputs: Inputs) -> tuple[Exception | None, list[str]]:
 # --- the documented rules --------------------------------------------------------------
 # Sources: aten/src/ATen/native/transformers/sdp_utils_cpp.h (shared checks, CPU rules)
 # and cuda/sdp_utils.cpp (can_use_flash_attention, priority_order,
-# check_prefer_cudnn_attention), and DESIGN.md. Each rule: the backends allowed and why;
+# check_prefer_cudnn_attention). Each rule: the backends allowed and why;
 # for a refusal, the cause the forced-flash warning must name.
 CAUSES = {
     "dropout": "Both fused kernels do not support non-zero dropout",

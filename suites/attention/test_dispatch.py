@@ -18,7 +18,7 @@ from . import backends
 from .backends import CAUSES, FUSED
 from .cases import SHORT, dispatch_cases, make_inputs
 
-RULES_SOURCE = ("documented SDPA rules: sdp_utils_cpp.h / cuda/sdp_utils.cpp, DESIGN.md; "
+RULES_SOURCE = ("documented SDPA rules: sdp_utils_cpp.h / cuda/sdp_utils.cpp; "
                 "suites/attention/backends.py documented()")
 
 

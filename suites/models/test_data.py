@@ -1,7 +1,7 @@
 """The IMDB test split loads through every supported path and is sampled so that both
-classes are there: the real split is sorted by label (DESIGN.md), so an unstratified
-`select(range(1000))` evaluates on negatives only and any model that says "negative"
-scores 100%."""
+classes are there: the real split is sorted by label (its first 12500 rows are negative),
+so an unstratified `select(range(1000))` evaluates on negatives only and any model that
+says "negative" scores 100%."""
 
 import pytest
 

@@ -34,6 +34,11 @@ def compared(run_suite, *args, **kwargs):
         result = run_suite(SPEED, *args, **kwargs)
         if result.check("speedup")["verdict"] not in UNDECIDED:
             break
+    if result.check("speedup")["verdict"] == "not-comparable":
+        pytest.skip("this machine's calibration differed from the one taken when the baseline "
+                    "was recorded in 3 compare runs (a shared host's slow phase, "
+                    "docs/timing.md), so the gate could not be exercised; rerun the "
+                    "self-tests on a quieter machine: " + result.check("speedup")["message"])
     return result
 
 

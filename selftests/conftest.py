@@ -43,6 +43,21 @@ def spin(seconds):
 """
 
 
+def unguarded_environ() -> dict:
+    """This process's environment without the network guard its children inherit
+    (stackqual.netguard): for a run that must start as a top-level run would."""
+    from stackqual import netguard
+
+    env = {k: v for k, v in os.environ.items() if k != netguard.ENV}
+    path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+            if p and p != str(netguard.CHILD_DIR)]
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join(path)
+    else:
+        env.pop("PYTHONPATH", None)
+    return env
+
+
 def committed_baseline(suite: str, check_id: str):
     """The committed baseline value of this machine's profile that a self-test's fault
     must be judged against; skips (saying why) where the profile has none."""
@@ -98,7 +113,8 @@ class SuiteRun:
 @pytest.fixture
 def run_suite(tmp_path):
     """Run pytest on the repository's suites in a fresh process (fresh dynamo state), with
-    the committed baselines (read only) and the given fault plugins from selftests/faults."""
+    the committed baselines (read only) and the given fault plugins from selftests/faults;
+    started as a top-level run (its own network guard, not this run's)."""
     runs = iter(range(100))
 
     def run(*args, faults=(), env=None) -> SuiteRun:
@@ -108,7 +124,7 @@ def run_suite(tmp_path):
         for fault in faults:
             cmd += ["-p", f"selftests.faults.{fault}"]
         proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900,
-                              env={**os.environ, **(env or {})})
+                              env={**unguarded_environ(), **(env or {})})
         reports = list(report_dir.glob("*.json"))
         output = proc.stdout + proc.stderr
         assert len(reports) == 1, f"no run report in {report_dir}; output:\n{output}"

@@ -138,7 +138,8 @@ def write_speed_baseline(pytester, fingerprint):
     path = baseline_file(pytester)
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({
-        "schema": baselines.SCHEMA, "values": {"test_speed.py::test_speed#speedup": 2.0},
+        "schema": baselines.SCHEMA, "profile": path.parent.name, "suite": path.stem,
+        "values": {"test_speed.py::test_speed#speedup": 2.0},
         "recorded": {"fingerprint": fingerprint}}))
 
 

@@ -3,7 +3,8 @@
 The harness (this package) is a pytest plugin, one concern per module:
 
 - profile    which hardware profile a run belongs to, and the stack fingerprint
-- baselines  per-profile recorded expectations: read, validate, write atomically
+- baselines  per-profile recorded expectations: read, validate, write atomically under a
+             lock, merging with what other runs wrote
 - numerics   compare a result with an fp64 reference, scaled by the trusted path's error
 - policy     every threshold that is policy rather than measurement, with its source
 - gate       the per-test object suites use to record, compare and fail checks
@@ -13,7 +14,14 @@ The harness (this package) is a pytest plugin, one concern per module:
 - timed      the one place every timed verdict is decided (and its minimum detectable change)
 - perf       the `perf` fixture: timings gated against baselines, handed to pytest-benchmark
 - report     the JSON + Markdown run report
+- plots      the report's figures (matplotlib)
+- benchmarks pytest-benchmark's storage and comparisons, per profile
 - capabilities  skip rules for hardware markers (gpu, min_sm)
+- assets     where models and datasets come from, offline by default (--asset, --online)
+- netguard   the network guard: an audit hook refusing anything beyond loopback, children
+             included (netguard_child/ carries it into child processes)
+- snapshots  normalisation of what the agents suite snapshots
+- cli        the `stackqual` command (qualify, profile)
 - plugin     the pytest hooks that wire the above together
 """
 

@@ -8,7 +8,8 @@ land in one folder and get compared. Here:
 - a saved run's machine info carries the profile, GPU, driver, CUDA and the stack's
   versions (the stackqual fingerprint);
 - comparing with a run recorded on another profile is refused (a usage error), whatever
-  storage or file was named;
+  storage or file was named; so is comparing with nothing (an empty folder, a run id that
+  matches no saved run), which pytest-benchmark only warns about;
 - saving into the baselines folder is a baseline write, so it needs --update-baselines,
   which also saves the run (`NNNN_baseline.json`) when a benchmark ran, so that
   --benchmark-compare has one;
@@ -46,6 +47,19 @@ class BenchmarkGlue:
             bench.storage = load_storage(f"file://{self.save_to}", logger=bench.logger,
                                          default_machine_id=bench.machine_id, netrc="")
         yield
+
+    def pytest_sessionstart(self, session):
+        """After pytest-benchmark's configure loaded the run to compare with: none is a
+        usage error, not a warning above the header and a run that compares nothing."""
+        bench = getattr(session.config, "_benchmarksession", None)
+        if bench is None or not bench.compare or bench.compared_mapping:
+            return
+        what = ("holds no saved run" if bench.compare is True
+                else f"has no saved run matching {bench.compare!r}")
+        raise pytest.UsageError(
+            f"--benchmark-compare: {bench.storage} {what}; record one with --update-baselines "
+            "on this hardware (or --benchmark-save), or name an existing run (the NNNN "
+            "prefix of a file in that folder)")
 
     def pytest_benchmark_update_machine_info(self, config, machine_info):
         machine_info["stackqual"] = {"profile": self.profile, "fingerprint": self.fingerprint}

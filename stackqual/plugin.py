@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from . import assets, benchmarks, calibration, capabilities, policy, profile, timing
-from .baselines import BaselineError, BaselineStore
+from . import assets, benchmarks, calibration, capabilities, netguard, policy, profile, timing
+from .baselines import BaselineError, BaselineStore, NotWritten, write_problem
 from .gate import Gate, shown
 from .perf import RECORD_COMMAND, PerfGate, PerfOptions
 from .report import RunReport
 
 STATE = pytest.StashKey["State"]()
+GUARDED = pytest.StashKey[bool]()  # this config turned the network guard on
 
 
 @dataclass(eq=False)  # a registered plugin must stay hashable
@@ -33,10 +34,14 @@ class State:
     report_dir: Path | None
     perf: PerfOptions
     passed: set = field(default_factory=set)  # nodeids whose call phase passed
+    judged: int = 0  # tests that ran to a verdict (passed, failed, xfailed), not skipped
     written: list = field(default_factory=list)
     report_paths: tuple = ()
+    not_done: list = field(default_factory=list)  # what the end of the run could not do
 
     def pytest_runtest_logreport(self, report):
+        if report.when == "call" and (not report.skipped or hasattr(report, "wasxfail")):
+            self.judged += 1
         reason = ""
         if report.skipped and isinstance(report.longrepr, tuple):
             reason = report.longrepr[2].removeprefix("Skipped: ")
@@ -49,11 +54,34 @@ class State:
         elif report.failed:
             self.passed.discard(report.nodeid)
 
-    def pytest_sessionfinish(self):
+    def pytest_sessionfinish(self, session):
+        ran = bool(self.report.tests)
+        attempts = netguard.take()  # outside any test or collection
+        if attempts:
+            self._not_done(session, network_message(attempts))
         if self.update:
-            self.written = self.store.commit(self.passed, self.report.fingerprint)
-        if self.report_dir is not None:
-            self.report_paths = self.report.write(self.report_dir)
+            try:
+                self.written = self.store.commit(self.passed, self.report.fingerprint)
+            except NotWritten as e:
+                self.written = e.written
+                self._not_done(session, f"--update-baselines: baselines not written: {e} (each "
+                                        "such file is as it was)")
+        if ran and not self.judged and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
+            self.not_done.append(
+                f"nothing was judged: all {len(self.report.tests)} selected tests skipped "
+                "(reasons above); a run that checks nothing is not a pass")
+        if self.report_dir is not None and ran:
+            try:
+                self.report_paths = self.report.write(self.report_dir)
+            except OSError as e:
+                self._not_done(session, f"the run report was not written: {e}")
+
+    def _not_done(self, session, problem: str) -> None:
+        self.not_done.append(problem)
+        self.report.problems.append(problem)
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter):
         tr = terminalreporter
@@ -63,7 +91,7 @@ class State:
         missing = [c for c in self.report.checks if c.verdict == "no-baseline"]
         incomparable = [c for c in self.report.checks if c.verdict == "not-comparable"]
         if (improved or changed or unsure or missing or incomparable or self.written
-                or self.report_paths):
+                or self.report_paths or self.not_done):
             tr.section("stackqual")
         for kind in ("cpu", "cuda"):
             cals = [c for c in self.perf.calibrations if c["device"] == kind]
@@ -98,6 +126,8 @@ class State:
         if self.report_paths:
             tr.line(f"report: {self.report_paths[0]}")
             tr.line(f"summary: {self.report_paths[1]}")
+        for problem in self.not_done:
+            tr.line(problem, red=True, bold=True)
 
 
 def pytest_addoption(parser):
@@ -144,6 +174,52 @@ def pytest_addoption(parser):
                          "offline, HF_HUB_OFFLINE=1: the local HF cache or --asset only)")
 
 
+def network_message(attempts: list[str]) -> str:
+    return ("network access attempted, and refused by stackqual's network guard (tests run "
+            "offline): " + "; ".join(dict.fromkeys(attempts)) + ". A case that must download "
+            "runs with --online")
+
+
+def _guard_on(config, online: bool) -> None:
+    if not config.stash.get(GUARDED, False) and not online:
+        netguard.activate()
+        config.stash[GUARDED] = True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    """The network guard is on before the first conftest (and framework) is imported."""
+    _guard_on(early_config, getattr(early_config.known_args_namespace, "online", False))
+
+
+def pytest_unconfigure(config):
+    if config.stash.get(GUARDED, False):
+        netguard.deactivate()
+        config.stash[GUARDED] = False
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    report = yield
+    attempts = netguard.take()
+    if attempts:
+        report.outcome, report.longrepr = "failed", network_message(attempts)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test phase in which the network was tried fails (once), naming every host, even
+    where the code under test swallowed the refusal."""
+    report = yield
+    attempts = netguard.take()
+    if attempts and report.failed:
+        report.sections.append(("stackqual network guard", network_message(attempts)))
+    elif attempts:
+        report.outcome, report.longrepr = "failed", network_message(attempts)
+    return report
+
+
 def _perf_options(config, fingerprint: dict) -> PerfOptions:
     tolerances = {}
     for item in config.getoption("perf_tolerance"):
@@ -183,6 +259,7 @@ def pytest_configure(config):
         raise pytest.UsageError("stackqual does not run under pytest-xdist: timings and "
                                 "baseline writes need one process")
     rootdir = Path(config.rootpath)
+    _guard_on(config, config.getoption("online"))
     assets.configure(config.getoption("asset"), online=config.getoption("online"))
 
     threads = config.getoption("threads")
@@ -204,16 +281,31 @@ def pytest_configure(config):
         raise pytest.UsageError(f"--profile: {e}") from None
 
     baselines_root = _resolve(config, "baselines_dir", rootdir / "baselines")
+    update = config.getoption("update_baselines")
+    if config.getoption("baselines_dir") and not update and not baselines_root.is_dir():
+        raise pytest.UsageError(
+            f"--baselines-dir {config.getoption('baselines_dir')}: {baselines_root} is not an "
+            "existing folder; give the folder that holds <profile>/<suite>.json (with "
+            "--update-baselines a new one is created)")
     try:
         store = BaselineStore(baselines_root, prof)
     except BaselineError as e:
         raise pytest.UsageError(f"malformed baseline file: {e}") from None
+    problem = write_problem(store.dir) if update else None
+    if problem:
+        raise pytest.UsageError(
+            f"--update-baselines: the baselines of profile {prof!r} cannot be written "
+            f"({problem}); nothing was run. Make {store.dir} writable, or record into a "
+            "writable copy with --baselines-dir")
 
     report_dir = None if config.getoption("no_report") else _resolve(
         config, "report_dir", rootdir / "reports")
+    problem = write_problem(report_dir) if report_dir else None
+    if problem:
+        raise pytest.UsageError(f"--report-dir: the run report cannot be written ({problem}); "
+                                "give a writable folder, or --no-report")
     allocator = timing.fix_allocator()
     fp = {**profile.fingerprint(), "allocator": allocator}
-    update = config.getoption("update_baselines")
     state = State(
         profile=prof, profile_source="--profile" if name else "detected", store=store,
         report=RunReport(prof, fp, ["pytest", *config.invocation_params.args]),
@@ -255,6 +347,10 @@ def pytest_report_header(config):
             lines.append(f"stackqual: {shown(bf.path)} was recorded under another stack: "
                          + "; ".join(diffs))
     return lines
+
+
+def pytest_collection_finish(session):
+    assets.check_given()
 
 
 def pytest_runtest_setup(item):

@@ -78,6 +78,7 @@ class RunReport:
         self.checks: list[CheckRecord] = []
         self.calibrations: list[dict] = []  # every calibration of the run (stackqual.calibration)
         self.tests: dict[str, dict] = {}
+        self.problems: list[str] = []  # what the run could not do (a baseline not written)
 
     def add(self, record: CheckRecord) -> None:
         self.checks.append(record)
@@ -102,14 +103,29 @@ class RunReport:
             "calibration": self.calibrations,
             "checks": [asdict(c) for c in self.checks],
             "tests": self.tests,
+            "problems": self.problems,
         })
 
     def write(self, directory: Path) -> tuple[Path, Path]:
+        """The JSON report and its Markdown summary (and plots), named after the profile
+        and the start time; a second run that started in the same second gets `-2` (and so
+        on): the JSON file is created exclusively, so no run overwrites another's report."""
         directory.mkdir(parents=True, exist_ok=True)
-        stem = f"stackqual-{self.profile}-{self.started.strftime('%Y%m%dT%H%M%SZ')}"
-        json_path, md_path = directory / f"{stem}.json", directory / f"{stem}.md"
         data = self.to_dict()
-        json_path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        stem = f"stackqual-{self.profile}-{self.started.strftime('%Y%m%dT%H%M%SZ')}"
+        for n in range(1, 1000):
+            name = stem if n == 1 else f"{stem}-{n}"
+            json_path = directory / f"{name}.json"
+            try:
+                with open(json_path, "x") as f:
+                    f.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(f"{directory}: 999 reports named {stem}* already exist")
+        stem = name
+        md_path = directory / f"{stem}.md"
         timed = self.timed_checks()
         plot = plots.speed_plot(timed, directory / f"{stem}-speed.png") if timed else None
         scaling = self.scaling_checks()
@@ -132,8 +148,10 @@ class RunReport:
         lines = [f"# stackqual run on `{self.profile}`", "",
                  f"Started {data['started']}, {data['duration_s']} s: "
                  + ", ".join(f"{n} {k}" for k, n in sorted(data["outcomes"].items())),
-                 "", f"Command: `{' '.join(self.invocation)}`", "", "## Stack", "",
-                 "| | |", "|---|---|"]
+                 "", f"Command: `{' '.join(self.invocation)}`", ""]
+        for problem in data["problems"]:
+            lines += [f"**Not done:** {problem}", ""]
+        lines += ["## Stack", "", "| | |", "|---|---|"]
         for key, value in fp.items():
             if key != "packages":
                 lines.append(f"| {key} | {_fmt(value)} |")

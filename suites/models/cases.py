@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from stackqual import assets
+
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
 SEED = 0
@@ -95,3 +97,41 @@ SCALING = (("bert", "eager"), ("bert", "sdpa"), ("mamba", None))
 def scaling_cases() -> list:
     return [pytest.param(m, impl, id=f"{m.name}-{impl}" if impl else m.name, marks=_marks(m))
             for m in MODELS for kind, impl in SCALING if m.kind == kind]
+
+
+# What a folder given with --asset must hold (stackqual.assets checks it before any test).
+WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+           "pytorch_model.bin.index.json")
+TOKENIZER = ("tokenizer.json", "vocab.txt")
+
+
+def model_folder_lacks(case: ModelCase):
+    def lacks(folder: Path) -> str | None:
+        missing = []
+        if not (folder / "config.json").is_file():
+            missing.append("config.json")
+        if not any((folder / name).is_file() for name in WEIGHTS):
+            missing.append("weights (" + " or ".join(WEIGHTS) + ")")
+        if case.tokenizer_fallback is None and not any((folder / n).is_file() for n in TOKENIZER):
+            missing.append("tokenizer files (" + " or ".join(TOKENIZER) + ")")
+        return ("no " + ", no ".join(missing)) if missing else None
+    return lacks
+
+
+def data_folder_lacks(folder: Path) -> str | None:
+    if (folder / "test" / "pos").is_dir() and (folder / "test" / "neg").is_dir():
+        return None
+    if any(folder.glob("**/test-*.parquet")):
+        return None
+    return ("neither the aclImdb layout (test/pos/*.txt, test/neg/*.txt) nor the HF parquet "
+            "layout (**/test-*.parquet)")
+
+
+for _m in MODELS:
+    assets.declare(_m.asset, f"a {_m.kind} classifier folder ({_m.ref})", model_folder_lacks(_m))
+    if _m.tokenizer_fallback:
+        assets.declare(f"{_m.asset}-tokenizer", f"a tokenizer folder ({_m.tokenizer_fallback})",
+                       lambda folder: None if any((folder / n).is_file() for n in TOKENIZER)
+                       else "no tokenizer files (" + " or ".join(TOKENIZER) + ")")
+for _d in (FIXTURE_PARQUET, FIXTURE_ACLIMDB, HUB_IMDB):
+    assets.declare(_d.asset, f"an IMDB dataset folder ({_d.ref})", data_folder_lacks)

@@ -64,9 +64,7 @@ def load(source: DataSource, split: str = "test") -> Split:
         try:
             ds = datasets.load_dataset(source.ref, split=split)
         except Exception as e:  # offline without a cache: a ConnectionError or a datasets error
-            pytest.skip(f"dataset {source.ref} not in the local HF cache: set HF_HOME to a "
-                        f"cache that has it, pass --asset {source.asset}=PATH (an aclImdb or "
-                        f"HF parquet folder), or run with --online ({type(e).__name__})")
+            pytest.skip(assets.unavailable(f"dataset {source.ref}", source.asset, e))
         return Split(tuple(ds["text"]), tuple(ds["label"]), f"hub {source.ref}")
     if (folder / split / "pos").is_dir():
         return _aclimdb(folder, split)

@@ -41,7 +41,10 @@ class Loaded:
 
 
 def folder(case: ModelCase) -> Path:
-    return assets.hub_snapshot(case.ref, case.asset) if case.on_hub else Path(case.ref)
+    """--asset's folder for the case, else the hub snapshot or the fixture folder."""
+    if case.on_hub:
+        return assets.hub_snapshot(case.ref, case.asset)
+    return assets.local(case.asset) or Path(case.ref)
 
 
 def mamba_path(device: str) -> str:

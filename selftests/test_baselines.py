@@ -214,3 +214,63 @@ def test_report_header_and_run_report(suite):
     summary = report.with_suffix(".md").read_text()
     assert "## Checks" in summary
     assert "`test_things.py::test_count#things` | 3 | 3 | pass" in summary
+
+
+# --- stale keys: recorded values no test produces any more ---------------------------------
+
+def test_stale_keys_are_those_of_collected_files_without_their_case_or_of_gone_files(tmp_path):
+    write(tmp_path / "cpu-x" / "compile.json", valid({
+        "test_a.py::test_x[1]#m": 1, "test_a.py::test_x[old-id]#m": 2,
+        "test_gone.py::test_y#m": 3, "test_unselected.py::test_z#m": 4}))
+    write(tmp_path / "cpu-x" / "models.json", valid({"test_b.py::test_q#m": 5}))
+    store = BaselineStore(tmp_path, "cpu-x")
+    stale = store.stale({"compile": {"test_a.py::test_x[1]"}},
+                        gone=lambda suite, file: file == "test_gone.py")
+    # models was not collected at all, test_unselected.py still exists: neither is judged
+    assert stale == {"compile": ["test_a.py::test_x[old-id]#m", "test_gone.py::test_y#m"]}
+
+    store.stage("compile", "test_a.py::test_x[1]#m", 7, "node")
+    [path] = store.commit({"node"}, FINGERPRINT, prune=stale)
+    assert json.loads(path.read_text())["values"] == {"test_a.py::test_x[1]#m": 7,
+                                                      "test_unselected.py::test_z#m": 4}
+
+
+def test_pruning_alone_keeps_the_fingerprint_the_values_were_recorded_under(tmp_path):
+    old = {"fingerprint": {"torch": "2.12.0"}, "at": "2026-01-01T00:00:00+00:00"}
+    write(tmp_path / "cpu-x" / "compile.json",
+          {**valid({"test_a.py::test_x#m": 1, "test_a.py::test_old#m": 2}), "recorded": old})
+    store = BaselineStore(tmp_path, "cpu-x")
+    [path] = store.commit(set(), FINGERPRINT, prune={"compile": ["test_a.py::test_old#m"]})
+    data = json.loads(path.read_text())
+    assert data["values"] == {"test_a.py::test_x#m": 1} and data["recorded"] == old
+
+
+PARAMETRIZED = """
+import pytest
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_count(gate, n):
+    gate.at_most_baseline("things", n)
+"""
+
+
+def test_a_renamed_test_is_reported_and_pruned_by_update_baselines(pytester):
+    pytester.makepyfile(test_things=PARAMETRIZED)
+    path = write(pytester.path / "baselines" / "cpu-test" / f"{pytester.path.name}.json",
+                 valid({"test_things.py::test_count[1]#things": 1,
+                        "test_things.py::test_count[2]#things": 2,
+                        "test_things.py::test_count_before_rename[1]#things": 1}))
+    stale = "test_things.py::test_count_before_rename[1]#things"
+    literal = stale.replace("[", "<").replace("]", "[]]").replace("<", "[[]")  # for fnmatch
+    result = pytester.runpytest("--profile", "cpu-test", "-k", "1")  # -k: [2] is not stale
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines([f"stale baselines: 1 keys in *.json that no collected test "
+                                 f"produces (a test renamed or removed): {literal}; "
+                                 "--update-baselines prunes them"])
+    named = pytester.runpytest("--profile", "cpu-test", "test_things.py::test_count")
+    assert "stale" not in named.stdout.str()  # a file named with a selector is not judged
+
+    result = pytester.runpytest("--profile", "cpu-test", "-k", "1", "--update-baselines")
+    result.stdout.fnmatch_lines([f"pruned from *.json: 1 stale keys: {literal}"])
+    assert json.loads(path.read_text())["values"] == {"test_things.py::test_count[1]#things": 1,
+                                                      "test_things.py::test_count[2]#things": 2}

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 SCHEMA = 1
 SCALARS = (bool, int, float, str)
@@ -57,10 +58,6 @@ class BaselineFile:
     @property
     def fingerprint(self) -> dict:
         return self.recorded.get("fingerprint", {})
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a number a gate can compare with")
 
 
 def _non_finite(value, where: str):
@@ -200,15 +197,39 @@ class BaselineStore:
                              "recorded as a baseline")
         self._staged.setdefault(suite, {})[check_id] = (value, nodeid, calibration)
 
-    def commit(self, passed_nodeids: set[str], fingerprint: dict) -> list[Path]:
+    def stale(self, collected: dict[str, set[str]], gone: Callable[[str, str], bool]
+              ) -> dict[str, list[str]]:
+        """Per suite, the recorded keys no test produces any more: their test file was
+        collected in full (`collected`: suite -> case ids, before deselection) without their
+        case, or is gone from a collected suite (`gone(suite, file)`), after a rename or an
+        id change. A suite that was not collected is never judged."""
+        found = {}
+        for suite, bf in sorted(self.files.items()):
+            cases = collected.get(suite)
+            if cases is None:
+                continue
+            files = {case.split("::")[0] for case in cases}
+            keys = []
+            for key in bf.values:
+                case = key.rsplit("#", 1)[0]
+                file = case.split("::")[0]
+                if (file in files and case not in cases) or (file not in files
+                                                             and gone(suite, file)):
+                    keys.append(key)
+            if keys:
+                found[suite] = sorted(keys)
+        return found
+
+    def commit(self, passed_nodeids: set[str], fingerprint: dict,
+               prune: dict[str, list[str]] | None = None) -> list[Path]:
         """Merge staged values of passing tests (and the calibrations of timings) into their
-        files as they are now (under the folder's lock); returns the files written. Check
-        ids that were not run keep their recorded values."""
-        accepted = {}
+        files as they are now (under the folder's lock), leaving out the `prune` keys (stale
+        ones); returns the files written. Check ids that were not run keep their values."""
+        accepted = {suite: {} for suite in prune or {}}
         for suite, staged in sorted(self._staged.items()):
             kept = {cid: entry for cid, entry in staged.items() if entry[1] in passed_nodeids}
             if kept:
-                accepted[suite] = kept
+                accepted.setdefault(suite, {}).update(kept)
         self._staged.clear()
         if not accepted:
             return []
@@ -218,7 +239,8 @@ class BaselineStore:
             with locked(self.dir):
                 for suite, staged in accepted.items():
                     try:
-                        written.append(self._merge(suite, staged, fingerprint, now))
+                        written.append(self._merge(suite, staged, fingerprint, now,
+                                                   set((prune or {}).get(suite, ()))))
                     except (OSError, BaselineError) as e:
                         failed.append(f"{self.path_for(suite)}: {e}")
         except OSError as e:  # the folder or its lock cannot be created
@@ -227,13 +249,18 @@ class BaselineStore:
             raise NotWritten("; ".join(failed), written)
         return written
 
-    def _merge(self, suite: str, staged: dict, fingerprint: dict, now: str) -> Path:
+    def _merge(self, suite: str, staged: dict, fingerprint: dict, now: str,
+               pruned: set[str]) -> Path:
         path = self.path_for(suite)
         current = load(path, self.profile) if path.exists() else BaselineFile(path)
-        values = {**current.values, **{cid: v for cid, (v, _, _) in staged.items()}}
-        calibrations = {**current.recorded.get("calibration", {}),
+        values = {**{k: v for k, v in current.values.items() if k not in pruned},
+                  **{cid: v for cid, (v, _, _) in staged.items()}}
+        calibrations = {**{k: c for k, c in current.recorded.get("calibration", {}).items()
+                           if k not in pruned},
                         **{cid: c for cid, (_, _, c) in staged.items() if c}}
-        recorded = {"fingerprint": fingerprint, "at": now}
+        # Only pruned: the values left were recorded under the stack the file names.
+        recorded = ({"fingerprint": fingerprint, "at": now} if staged else
+                    {k: v for k, v in current.recorded.items() if k != "calibration"})
         if calibrations:
             recorded["calibration"] = calibrations
         write_atomic(path, {

@@ -38,6 +38,9 @@ class State:
     written: list = field(default_factory=list)
     report_paths: tuple = ()
     not_done: list = field(default_factory=list)  # what the end of the run could not do
+    collected: dict = field(default_factory=dict)  # suite -> case ids, before deselection
+    stale: dict = field(default_factory=dict)  # suite -> recorded keys no test produces
+    rootdir: Path = Path(".")
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call" and (not report.skipped or hasattr(report, "wasxfail")):
@@ -59,9 +62,12 @@ class State:
         attempts = netguard.take()  # outside any test or collection
         if attempts:
             self._not_done(session, network_message(attempts))
+        self.stale = self.store.stale(self.collected, self._gone)
+        self.report.stale_baselines = self.stale
         if self.update:
             try:
-                self.written = self.store.commit(self.passed, self.report.fingerprint)
+                self.written = self.store.commit(self.passed, self.report.fingerprint,
+                                                 prune=self.stale)
             except NotWritten as e:
                 self.written = e.written
                 self._not_done(session, f"--update-baselines: baselines not written: {e} (each "
@@ -77,6 +83,10 @@ class State:
             except OSError as e:
                 self._not_done(session, f"the run report was not written: {e}")
 
+    def _gone(self, suite: str, file: str) -> bool:
+        folder = self.rootdir / "suites" / suite
+        return folder.is_dir() and not (folder / file).exists()
+
     def _not_done(self, session, problem: str) -> None:
         self.not_done.append(problem)
         self.report.problems.append(problem)
@@ -91,7 +101,7 @@ class State:
         missing = [c for c in self.report.checks if c.verdict == "no-baseline"]
         incomparable = [c for c in self.report.checks if c.verdict == "not-comparable"]
         if (improved or changed or unsure or missing or incomparable or self.written
-                or self.report_paths or self.not_done):
+                or self.report_paths or self.not_done or self.stale):
             tr.section("stackqual")
         for kind in ("cpu", "cuda"):
             cals = [c for c in self.perf.calibrations if c["device"] == kind]
@@ -115,6 +125,14 @@ class State:
             tr.line(f"  record this machine's baselines: {RECORD_COMMAND}")
             for c in incomparable:
                 tr.line(f"  not comparable: {c.check_id}")
+        for suite, keys in self.stale.items():
+            where = shown(self.store.path_for(suite))
+            if self.update:
+                tr.line(f"pruned from {where}: {len(keys)} stale keys: " + ", ".join(keys))
+            else:
+                tr.line(f"stale baselines: {len(keys)} keys in {where} that no collected test "
+                        "produces (a test renamed or removed): " + ", ".join(keys)
+                        + "; --update-baselines prunes them", yellow=True)
         if missing:
             tr.line(f"{len(missing)} checks have no baseline on profile {self.profile!r} "
                     "(reported, not compared): record them with --update-baselines")
@@ -309,7 +327,7 @@ def pytest_configure(config):
     state = State(
         profile=prof, profile_source="--profile" if name else "detected", store=store,
         report=RunReport(prof, fp, ["pytest", *config.invocation_params.args]),
-        update=update, report_dir=report_dir, perf=_perf_options(config, fp))
+        update=update, report_dir=report_dir, perf=_perf_options(config, fp), rootdir=rootdir)
     state.report.calibrations = state.perf.calibrations
     config.stash[STATE] = state
     config.pluginmanager.register(state, "stackqual-state")
@@ -347,6 +365,20 @@ def pytest_report_header(config):
             lines.append(f"stackqual: {shown(bf.path)} was recorded under another stack: "
                          + "; ".join(diffs))
     return lines
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    """Every collected case, before -k/-m deselect any, so that a recorded key no test
+    produces any more can be told from one this run merely did not select. A file named
+    with a test selector (`file.py::test`) was not collected in full and is left out."""
+    state = config.stash[STATE]
+    here = Path(config.invocation_params.dir)
+    partial = {(here / arg.split("::")[0]).resolve() for arg in config.args if "::" in arg}
+    for item in items:
+        if item.path.resolve() not in partial:
+            suite, case = suite_and_case(config, item.nodeid)
+            state.collected.setdefault(suite, set()).add(case)
 
 
 def pytest_collection_finish(session):

@@ -79,6 +79,7 @@ class RunReport:
         self.calibrations: list[dict] = []  # every calibration of the run (stackqual.calibration)
         self.tests: dict[str, dict] = {}
         self.problems: list[str] = []  # what the run could not do (a baseline not written)
+        self.stale_baselines: dict[str, list[str]] = {}  # suite -> keys no test produces
 
     def add(self, record: CheckRecord) -> None:
         self.checks.append(record)
@@ -104,6 +105,7 @@ class RunReport:
             "checks": [asdict(c) for c in self.checks],
             "tests": self.tests,
             "problems": self.problems,
+            "stale_baselines": self.stale_baselines,
         })
 
     def write(self, directory: Path) -> tuple[Path, Path]:
@@ -151,6 +153,9 @@ class RunReport:
                  "", f"Command: `{' '.join(self.invocation)}`", ""]
         for problem in data["problems"]:
             lines += [f"**Not done:** {problem}", ""]
+        for suite, keys in data["stale_baselines"].items():
+            lines += [f"**Stale baselines** ({suite}: no collected test produces them): "
+                      + ", ".join(f"`{k}`" for k in keys), ""]
         lines += ["## Stack", "", "| | |", "|---|---|"]
         for key, value in fp.items():
             if key != "packages":

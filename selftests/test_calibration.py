@@ -55,7 +55,7 @@ def test_a_baseline_of_a_machine_1_6x_slower_is_not_comparable(suite, steady_mac
             "beyond the 15% tolerance); memory: 1.6 GB/s here, 1 recorded (1.60x faster*"])
     result.stdout.fnmatch_lines(["*not comparable: 2 timed checks*",
                                  "*record this machine's baselines: pytest suites "
-                                 "--benchmark-only --update-baselines*"])
+                                 "--update-baselines*"])
     [report] = (suite.path / "out").glob("*.json")
     verdicts = {c["metric"]: c["verdict"] for c in json.loads(report.read_text())["checks"]}
     assert verdicts == {"speedup": "not-comparable", "compile_s": "not-comparable"}

@@ -162,8 +162,7 @@ def test_a_baseline_from_another_cpu_model_or_thread_count_is_not_compared(suite
         f"*#speedup: not comparable: this machine is not the one the baseline in *.json was "
         f"measured on (cpu 'Other CPU' -> {here['cpu']!r}; torch_threads 64 -> "
         f"{here['torch_threads']}; the baseline was recorded without a calibration of its "
-        "machine)*record this machine's with: pytest suites --benchmark-only "
-        "--update-baselines*"])
+        "machine)*record this machine's with: pytest suites --update-baselines*"])
 
 
 @pytest.mark.parametrize("machine_info,recorded", [

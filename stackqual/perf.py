@@ -83,12 +83,12 @@ class PerfGate:
             check_left_s -= spent
         return now
 
-    def _band(self, metric: str, now: dict, tolerance: str,
-              higher_is_better: bool, unit: str = "") -> timed.Band | None:
+    def _band(self, metric: str, now: dict, tolerance: str, higher_is_better: bool,
+              unit: str = "", details: dict | None = None) -> timed.Band | None:
         """This profile's baseline with its tolerance, or None when recording or when
         there is none. A baseline of another profile fails the test; one measured on a
         machine that is not equivalent to this one (`now`: its calibration) skips as "not
-        comparable"."""
+        comparable", its record keeping the check's `details` (which path ran)."""
         gate, store = self.gate, self.gate.store
         if gate.update:
             return None
@@ -109,7 +109,7 @@ class PerfGate:
                         "fix the file or re-record it with --update-baselines", pytrace=False)
         reasons = [f"{key} {fingerprint.get(key)!r} -> {here.get(key)!r}"
                    for key in HARDWARE_KEYS if fingerprint.get(key) != here.get(key)]
-        self._require_equivalent(metric, now, reasons)
+        self._require_equivalent(metric, now, reasons, details=details)
         tol, tol_source = policy.perf_tolerance(tolerance, self.options.tolerances)
         return timed.Band(float(value), tol, higher_is_better,
                           f"baseline {path}; tolerance {tol:.0%} ({tol_source})", unit)
@@ -183,7 +183,7 @@ class PerfGate:
             gate.info(metric, None, note="--benchmark-disable: not measured")
             return None
         now = self._calibrate_for(metric, device)
-        band = self._band(metric, now, tolerance, higher_is_better=True)
+        band = self._band(metric, now, tolerance, higher_is_better=True, details=context)
         tol = policy.perf_tolerance(tolerance, self.options.tolerances)[0]
 
         def decided(c: timing.Comparison) -> bool:
@@ -262,7 +262,8 @@ class PerfGate:
         self._hand_to_benchmark(metric, what, samples_s, 1, {"seconds": fastest, **details})
         now = self._calibrate_for(metric, device)
         details["calibration"] = now
-        band = self._band(metric, now, tolerance, higher_is_better=False, unit=" s")
+        band = self._band(metric, now, tolerance, higher_is_better=False, unit=" s",
+                          details=details)
         if gate.update:
             self._stage(metric, fastest, m, now, details)
             return

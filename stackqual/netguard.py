@@ -80,7 +80,7 @@ if __name__ != BOOT_MODULE and BOOT_MODULE in sys.modules:
 def is_local(host) -> bool:
     if host is None:
         return True
-    host = host.decode() if isinstance(host, bytes) else str(host)
+    host = _text(host)
     if host and host in os.environ.get(STANDINS_ENV, "").split(","):
         return False
     if host.lower() in LOCAL_NAMES:

@@ -103,6 +103,7 @@ def scaling_cases() -> list:
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
            "pytorch_model.bin.index.json")
 TOKENIZER = ("tokenizer.json", "vocab.txt")
+TOKENIZER_FILES = "tokenizer files (" + " or ".join(TOKENIZER) + ")"
 
 
 def model_folder_lacks(case: ModelCase):
@@ -112,10 +113,14 @@ def model_folder_lacks(case: ModelCase):
             missing.append("config.json")
         if not any((folder / name).is_file() for name in WEIGHTS):
             missing.append("weights (" + " or ".join(WEIGHTS) + ")")
-        if case.tokenizer_fallback is None and not any((folder / n).is_file() for n in TOKENIZER):
-            missing.append("tokenizer files (" + " or ".join(TOKENIZER) + ")")
+        if case.tokenizer_fallback is None and tokenizer_folder_lacks(folder):
+            missing.append(TOKENIZER_FILES)
         return ("no " + ", no ".join(missing)) if missing else None
     return lacks
+
+
+def tokenizer_folder_lacks(folder: Path) -> str | None:
+    return None if any((folder / n).is_file() for n in TOKENIZER) else "no " + TOKENIZER_FILES
 
 
 def data_folder_lacks(folder: Path) -> str | None:
@@ -131,7 +136,6 @@ for _m in MODELS:
     assets.declare(_m.asset, f"a {_m.kind} classifier folder ({_m.ref})", model_folder_lacks(_m))
     if _m.tokenizer_fallback:
         assets.declare(f"{_m.asset}-tokenizer", f"a tokenizer folder ({_m.tokenizer_fallback})",
-                       lambda folder: None if any((folder / n).is_file() for n in TOKENIZER)
-                       else "no tokenizer files (" + " or ".join(TOKENIZER) + ")")
+                       tokenizer_folder_lacks)
 for _d in (FIXTURE_PARQUET, FIXTURE_ACLIMDB, HUB_IMDB):
     assets.declare(_d.asset, f"an IMDB dataset folder ({_d.ref})", data_folder_lacks)

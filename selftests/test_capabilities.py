@@ -1,6 +1,5 @@
 """Hardware markers skip with a reason that says what is missing and how to run it."""
 
-import pytest
 import torch
 
 pytest_plugins = ["pytester"]

@@ -6,7 +6,7 @@ cores in CI). The same measured across processes is in the issue's closing note.
 import pytest
 import torch
 
-from stackqual import policy, timing
+from stackqual import judge, policy, timing
 from suites.compile.cases import SPEED_THREADS
 from suites.compile.models import MODELS
 
@@ -38,11 +38,11 @@ def test_unchanged_code_is_not_regressed_in_20_repetitions(record_property):
         comparisons = []
         for _ in range(REPETITIONS):
             comparisons.append(timing.measure(
-                eager, fast, config=config, decided=lambda c: timing.verdict(
+                eager, fast, config=config, decided=lambda c: judge.ratio_band(
                     c.low, c.high, baseline, tolerance) != "inconclusive"))
     torch._dynamo.reset()
     torch.set_num_threads(threads)
-    verdicts = [timing.verdict(c.low, c.high, baseline, tolerance) for c in comparisons]
+    verdicts = [judge.ratio_band(c.low, c.high, baseline, tolerance) for c in comparisons]
     record_property("verdicts", {v: verdicts.count(v) for v in set(verdicts)})
     record_property("half_widths", [round(c.half_width, 4) for c in comparisons])
     summary = "\n".join(f"  {v}: {c.describe()}" for v, c in zip(verdicts, comparisons))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from stackqual import timing
+from stackqual import judge, timing
 from stackqual.timing import TimingConfig
 
 
@@ -20,7 +20,7 @@ from stackqual.timing import TimingConfig
     (0.80, 1.00, "inconclusive"),  # straddles the band's lower edge
 ])
 def test_verdict_places_the_interval_against_the_band(low, high, expected):
-    assert timing.verdict(low, high, expected=1.0, tolerance=0.10) == expected
+    assert judge.ratio_band(low, high, expected=1.0, tolerance=0.10) == expected
 
 
 def synthetic(ratio: float, noise: float, rounds: int, seed: int):
@@ -51,7 +51,7 @@ def test_known_ratio_and_noise_give_the_right_verdict(true_ratio, noise, rounds,
     verdicts = set()
     for seed in range(20):
         _, low, high = timing.ratio_interval(*synthetic(true_ratio, noise, rounds, seed))
-        verdicts.add(timing.verdict(low, high, baseline, tolerance=0.10))
+        verdicts.add(judge.ratio_band(low, high, baseline, tolerance=0.10))
     if expected == "inconclusive":  # mostly undecided, and never the wrong direction
         assert "improved" not in verdicts and "inconclusive" in verdicts, verdicts
     else:

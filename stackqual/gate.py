@@ -3,19 +3,24 @@
 Every call lands in the run report with measured value, expected value, verdict and the
 source of the expectation. Two kinds of gate:
 
-- `require`: a policy check (a bound from stackqual.policy or a rule); fails when violated.
-- `at_most_baseline`: compares with this profile's recorded value; more fails, fewer is
-  reported as improved. Without a baseline the value is reported and the test skips with
-  the command that records one; with --update-baselines the value is staged for writing.
+- `require` (and `require_close` for fp64 parity): a policy check (a bound from a policy
+  table or a rule); fails when violated.
+- `against_baseline` and its three shapes (`at_least_baseline`, `at_most_baseline`,
+  `same_as_baseline`; stackqual.perf adds the timed ones): compares with this profile's
+  recorded value by a pure rule of stackqual.judge. Without a baseline the value is
+  reported and the test skips with the command that records one; with --update-baselines
+  the value is staged for writing instead.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
+from . import judge, numerics
 from .baselines import BaselineStore
 from .report import CheckRecord, RunReport
 
@@ -62,6 +67,33 @@ class Gate:
     def baseline_path(self) -> str:
         return shown(self.store.path_for(self.suite))
 
+    def where(self) -> judge.Where:
+        """Where this suite's baselines were recorded, for messages."""
+        bf = self.store.files.get(self.suite)
+        stack = f"torch {bf.fingerprint.get('torch', '?')}" if bf is not None else ""
+        return judge.Where(self.store.profile, self.baseline_path, stack)
+
+    def recorded(self) -> dict:
+        """What this suite's baseline file says about how it was recorded (fingerprint,
+        calibrations), or {}."""
+        bf = self.store.files.get(self.suite)
+        return {} if bf is None else bf.recorded
+
+    def has_baseline(self, metric: str) -> bool:
+        """Whether this profile has a recorded value for `metric`."""
+        return self.store.get(self.suite, self.check_id(metric)) is not None
+
+    def baseline(self, metric: str, kind: str = ""):
+        """This profile's recorded value for `metric`, or None. `kind` "number" or "positive
+        number": a value of another kind fails the test, naming the file."""
+        value = self.store.get(self.suite, self.check_id(metric))
+        numeric = not isinstance(value, bool) and isinstance(value, (int, float))
+        if value is not None and kind and not (numeric and (kind == "number" or value > 0)):
+            pytest.fail(f"{self.check_id(metric)}: the baseline in {self.baseline_path} is "
+                        f"{value!r}, not a {kind}; fix the file or re-record it with "
+                        "--update-baselines", pytrace=False)
+        return value
+
     def stage(self, metric: str, value, details: dict | None = None,
               calibration: dict | None = None) -> None:
         """--update-baselines: the value is written at the end if the test passes; a
@@ -78,90 +110,67 @@ class Gate:
             f"{self.baseline_path}; record one with: pytest '{self.nodeid}' "
             f"--profile {self.store.profile} --update-baselines")
 
-    def same_as_baseline(self, metric: str, value: str, *, fails, explain: str = "") -> None:
-        """A baseline gate for a categorical value (which kernel ran). Equal passes. A
-        difference fails when `fails(baseline, value)` says it is a regression; otherwise it
-        is reported as "changed" (listed in the summary and the report) and the test passes.
-        The message names the stack the baseline was recorded under."""
-        cid = self.check_id(metric)
+    def against_baseline(self, metric: str, value, decide: Callable, *, kind: str = "number",
+                         details: dict | None = None, source: str = "",
+                         stage: Callable[[], None] | None = None, described=None,
+                         fail_on=judge.FAILING):
+        """The one baseline gate. With --update-baselines: stage `value` (or call `stage`)
+        and return None. Otherwise read this profile's baseline (skip with the command that
+        records one where there is none), `decide(baseline)` -> a judge.Verdict, record it
+        and fail the test when its verdict is in `fail_on`. A verdict that rests on a
+        second measurement carries that figure as `value` (stackqual.perf)."""
         if self.update:
-            self.stage(metric, value)
-            return
-        baseline = self.store.get(self.suite, cid)
-        if baseline is None:
-            self.no_baseline(metric, value)
-        if baseline == value:
-            self.record(metric, value, baseline, "pass", f"baseline {self.baseline_path}")
-            return
-        recorded = self.store.files[self.suite].fingerprint
-        under = f"torch {recorded.get('torch', '?')}"
-        message = (f"{metric} is {value!r}, the baseline recorded on profile "
-                   f"{self.store.profile!r} under {under} is {baseline!r} "
-                   f"({self.baseline_path}). {explain}").rstrip()
-        failed = fails(baseline, value)
-        self.record(metric, value, baseline, "fail" if failed else "changed",
-                    f"baseline {self.baseline_path}", message)
-        if failed:
-            pytest.fail(f"{self.case_id}: {message}", pytrace=False)
-
-    def _numeric_baseline(self, metric: str, value, details: dict | None):
-        """With --update-baselines: stage `value` and return None. Otherwise this profile's
-        recorded number (skips without one; a value that is not a number fails, naming
-        the file)."""
-        if self.update:
-            self.stage(metric, value, details)
+            stage() if stage else self.stage(metric, value, details)
             return None
-        cid, path = self.check_id(metric), self.baseline_path
-        baseline = self.store.get(self.suite, cid)
+        baseline = self.baseline(metric, kind)
         if baseline is None:
-            self.no_baseline(metric, value, details=details)
-        if isinstance(baseline, bool) or not isinstance(baseline, (int, float)):
-            pytest.fail(f"{cid}: the baseline in {path} is {baseline!r}, not a number; fix the "
-                        "file or re-record it with --update-baselines", pytrace=False)
-        return baseline
+            self.no_baseline(metric, value, described, details)
+        verdict = decide(baseline)
+        rests_on = getattr(verdict, "value", None)
+        self.record(metric, value if rests_on is None else rests_on, baseline,
+                    verdict.verdict, source or f"baseline {self.baseline_path}",
+                    verdict.message, details)
+        if verdict.verdict in fail_on:
+            pytest.fail(f"{self.case_id}: {verdict.message}", pytrace=False)
+        return verdict
+
+    def same_as_baseline(self, metric: str, value: str, *, fails, explain: str = "") -> None:
+        """A categorical value (which kernel ran): equal passes; a difference fails when
+        `fails(baseline, value)` says it is a regression, else it is reported as
+        "changed" (in the summary and the report) and the test passes."""
+        self.against_baseline(metric, value, kind="", decide=lambda baseline: judge.same(
+            metric, value, baseline, self.where(), fails, explain))
 
     def at_least_baseline(self, metric: str, value: float, *, low: float, high: float,
                           explain: str = "", details: dict | None = None) -> None:
-        """A baseline gate for a sampled rate (accuracy) with its confidence interval
-        [low, high]: fails when the whole interval lies below the baseline, improved when
-        it lies above."""
-        baseline = self._numeric_baseline(metric, value, details)
-        if baseline is None:  # staged for --update-baselines
-            return
-        source = f"baseline {self.baseline_path}"
-        measured = f"{value:.4f} [{low:.4f}, {high:.4f}]"
-        if high < baseline:
-            message = (f"{metric} = {measured}: the whole interval is below the baseline "
-                       f"{baseline} recorded on profile {self.store.profile!r} "
-                       f"({self.baseline_path}). {explain}").rstrip()
-            self.record(metric, value, baseline, "fail", source, message, details)
-            pytest.fail(f"{self.case_id}: {message}", pytrace=False)
-        improved = low > baseline
-        self.record(metric, value, baseline, "improved" if improved else "pass", source,
-                    f"{metric} = {measured} > baseline {baseline}: consider "
-                    "--update-baselines" if improved else "", details)
+        """A sampled rate (accuracy) with its confidence interval [low, high]
+        (judge.at_least)."""
+        self.against_baseline(metric, value, details=details, decide=lambda baseline:
+                              judge.at_least(metric, value, low, high, baseline,
+                                             self.where(), explain))
 
     def at_most_baseline(self, metric: str, value, *, explain: str = "",
                          tolerance: tuple[float, str] | None = None,
                          details: dict | None = None) -> None:
-        """A baseline gate for values that must not grow (graph breaks, recompiles; with
-        `tolerance=(fraction, source)`, e.g. peak memory: more than baseline*(1+fraction)
-        fails)."""
-        path = self.baseline_path
-        baseline = self._numeric_baseline(metric, value, details)
-        if baseline is None:  # staged for --update-baselines
-            return
+        """A value that must not grow (graph breaks, recompiles; with
+        `tolerance=(fraction, source)`, e.g. peak memory) (judge.at_most)."""
         fraction, why = tolerance or (0.0, "")
-        ceiling = baseline * (1 + fraction)
-        source = f"baseline {path}" + (f"; tolerance {fraction:.0%} ({why})" if why else "")
-        if value > ceiling:
-            bound = f"the baseline {baseline}" + (f" +{fraction:.0%} = {ceiling:.6g}"
-                                                  if fraction else "")
-            message = (f"{metric} = {value}, more than {bound} recorded on profile "
-                       f"{self.store.profile!r} ({path}). {explain}").rstrip()
-            self.record(metric, value, baseline, "fail", source, message, details)
-            pytest.fail(f"{self.case_id}: {message}", pytrace=False)
-        verdict = "improved" if value < baseline / (1 + fraction) else "pass"
-        self.record(metric, value, baseline, verdict, source,
-                    f"{metric} = {value} < baseline {baseline}: consider --update-baselines"
-                    if verdict == "improved" else "", details)
+        source = f"baseline {self.baseline_path}" + (
+            f"; tolerance {fraction:.0%} ({why})" if why else "")
+        self.against_baseline(metric, value, details=details, source=source,
+                              decide=lambda baseline: judge.at_most(
+                                  metric, value, baseline, self.where(), fraction, explain))
+
+    def require_close(self, metric: str, judgements: list, *, candidate: str, trusted: str,
+                      source: str, reference: str = "the fp64 reference", where: str = "",
+                      details: dict | None = None) -> None:
+        """A parity gate over numerics judgements: fails when any tensor is further from
+        the fp64 reference than the trusted path allows (numerics.further_than_trusted)."""
+        failed = [j for j in judgements if not j.passed]
+        worst = max(judgements, key=lambda j: j.bound_used)
+        self.require(metric, not failed, measured=round(worst.bound_used, 4),
+                     expected="<= 1 (fraction of bound)", source=source,
+                     details=details or numerics.summary(judgements),
+                     message=numerics.further_than_trusted(
+                         judgements, candidate=candidate, trusted=trusted, source=source,
+                         reference=reference, where=where))

@@ -164,6 +164,17 @@ def failures(judgements: list[Judgement], limit: int = 8) -> str:
     return f"\n  {text}{more}"
 
 
+def further_than_trusted(judgements: list[Judgement], *, candidate: str, trusted: str,
+                         source: str, reference: str = "the fp64 reference",
+                         where: str = "") -> str:
+    """The message of a failed parity gate: which path, than which trusted path, for how
+    many tensors (or `where`), each failed tensor's figures, and the rule's source."""
+    failed = [j for j in judgements if not j.passed]
+    where = where or f"for {len(failed)} of {len(judgements)} tensors"
+    return (f"{candidate} is further from {reference} than {trusted} allows {where}:"
+            f"{failures(judgements)}\n  ({source})")
+
+
 def first_difference(a: dict, b: dict) -> str | None:
     """Where two runs of the same path differ bitwise (a non-deterministic model), else None.
     Two eager runs must agree exactly before a compiled result can be judged against them."""

@@ -22,7 +22,9 @@ from typing import Callable
 
 import pytest
 
-from . import calibration, policy, timed, timing
+from . import calibration
+from . import judge as rules
+from . import policy, timed, timing
 from .gate import Gate
 
 
@@ -62,9 +64,7 @@ class PerfGate:
         return now
 
     def _recorded_calibration(self, metric: str) -> dict | None:
-        bf = self.gate.store.files.get(self.gate.suite)
-        return None if bf is None else bf.recorded.get("calibration", {}).get(
-            self.gate.check_id(metric))
+        return self.gate.recorded().get("calibration", {}).get(self.gate.check_id(metric))
 
     def _calibrate_for(self, metric: str, device: str) -> dict:
         """This machine's calibration, before a timing. Where it differs from the
@@ -89,30 +89,25 @@ class PerfGate:
         there is none. A baseline of another profile fails the test; one measured on a
         machine that is not equivalent to this one (`now`: its calibration) skips as "not
         comparable", its record keeping the check's `details` (which path ran)."""
-        gate, store = self.gate, self.gate.store
-        if gate.update:
-            return None
-        cid, path = gate.check_id(metric), gate.baseline_path
-        value = store.get(gate.suite, cid)
+        gate = self.gate
+        value = None if gate.update else gate.baseline(metric, "positive number")
         if value is None:
             return None
-        recorded = store.files[gate.suite].recorded
-        fingerprint, here = recorded.get("fingerprint", {}), self.options.fingerprint
+        fingerprint = gate.recorded().get("fingerprint", {})
+        here = self.options.fingerprint
         if fingerprint.get("profile") != here.get("profile"):
             pytest.fail(
-                f"{cid}: the baseline in {path} was measured on hardware profile "
-                f"{fingerprint.get('profile')!r}, and this machine is {here.get('profile')!r}; "
-                "timings are not compared across profiles. Record this machine's own with "
-                f"--profile {here.get('profile')} --update-baselines", pytrace=False)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            pytest.fail(f"{cid}: the baseline in {path} is {value!r}, not a positive number; "
-                        "fix the file or re-record it with --update-baselines", pytrace=False)
+                f"{gate.check_id(metric)}: the baseline in {gate.baseline_path} was measured "
+                f"on hardware profile {fingerprint.get('profile')!r}, and this machine is "
+                f"{here.get('profile')!r}; timings are not compared across profiles. Record "
+                f"this machine's own with --profile {here.get('profile')} --update-baselines",
+                pytrace=False)
         reasons = [f"{key} {fingerprint.get(key)!r} -> {here.get(key)!r}"
                    for key in HARDWARE_KEYS if fingerprint.get(key) != here.get(key)]
         self._require_equivalent(metric, now, reasons, details=details)
         tol, tol_source = policy.perf_tolerance(tolerance, self.options.tolerances)
         return timed.Band(float(value), tol, higher_is_better,
-                          f"baseline {path}; tolerance {tol:.0%} ({tol_source})", unit)
+                          f"baseline {gate.baseline_path}; tolerance {tol:.0%} ({tol_source})", unit)
 
     def _require_equivalent(self, metric: str, now: dict, reasons: tuple | list = (),
                             when: str = "", details: dict | None = None) -> None:
@@ -148,26 +143,30 @@ class PerfGate:
                                       f"{m.described}")
         self.gate.stage(metric, value, details, calibration=now)
 
-    def _conclude(self, metric: str, value: float, judgement: timed.Judgement,
-                  band: timed.Band, device: str, details: dict) -> None:
-        """Record the verdict; fail on a regression, unless the machine is no longer
-        equivalent to the baseline's: a shared host's speed moves in phases of seconds
-        (a neighbour on the same physical core), so a regression is believed only if a
-        calibration measured right after it still matches the baseline's."""
-        if judgement.verdict == "regressed":
-            now = self._calibrate(device)
-            details["calibration_after"] = now
-            self._require_equivalent(metric, now,
-                                     when=" (calibrated again after a regressed timing)",
-                                     details={**details, "measured": value,
-                                              "regressed": judgement.message})
-        details.update(detectable_slowdown=round(judgement.detectable, 4),
-                       noise_limited=judgement.noise_limited)
-        self.gate.record(metric, value, band.baseline, judgement.verdict, band.source,
-                         judgement.message, details)
-        if judgement.verdict == "regressed" or (judgement.verdict == "inconclusive" and
-                                                self.options.inconclusive_fails):
-            pytest.fail(f"{self.gate.case_id}: {judgement.message}", pytrace=False)
+    def _gate(self, metric: str, m: timed.Measured, band: timed.Band | None, device: str,
+              details: dict, stage: Callable[[], None],
+              confirm: Callable[[], timed.Measured] | None = None) -> None:
+        """The baseline gate (Gate.against_baseline) of a timing, judged by stackqual.timed.
+        A regression is believed only if a calibration measured right after it still
+        matches the baseline's: a shared host's speed moves in phases of seconds (a
+        neighbour on the same physical core); otherwise the check is not comparable."""
+        def decide(baseline) -> timed.Judgement:
+            judgement = timed.judge(metric, m, band, confirm)
+            if judgement.verdict == "regressed":
+                now = self._calibrate(device)
+                details["calibration_after"] = now
+                self._require_equivalent(
+                    metric, now, when=" (calibrated again after a regressed timing)",
+                    details={**details, "measured": judgement.value or m.value,
+                             "regressed": judgement.message})
+            details.update(detectable_slowdown=round(judgement.detectable, 4),
+                           noise_limited=judgement.noise_limited)
+            return judgement
+
+        fail_on = rules.FAILING + (("inconclusive",) if self.options.inconclusive_fails else ())
+        self.gate.against_baseline(metric, m.value, decide, kind="positive number",
+                                   details=details, source=band.source if band else "",
+                                   stage=stage, described=m.described, fail_on=fail_on)
 
     # -- speed ratios -------------------------------------------------------------------
     def speed(self, metric: str, a: Callable, b: Callable, *, names=("eager", "compiled"),
@@ -186,20 +185,19 @@ class PerfGate:
         band = self._band(metric, now, tolerance, higher_is_better=True, details=context)
         tol = policy.perf_tolerance(tolerance, self.options.tolerances)[0]
 
+        def measured(c: timing.Comparison) -> timed.Measured:
+            return timed.Measured(round(c.ratio, 4), c.low, c.high, c.describe(),
+                                  c.others_busy, c.stopped)
+
         def decided(c: timing.Comparison) -> bool:
             floor_open = at_least and c.low <= at_least[0] <= c.high
             if band is None:  # recording, or nothing to compare: aim for precision
                 return c.half_width <= tol / 2 and not floor_open
-            verdict = timing.verdict(c.low, c.high, band.baseline, tol)
-            return verdict != "inconclusive" and not floor_open
+            return timed.placement(measured(c), band) != "inconclusive" and not floor_open
 
         def measure() -> timing.Comparison:
             return timing.measure(a, b, names=names, device=device,
                                   config=self.options.timing, decided=decided)
-
-        def measured(c: timing.Comparison) -> timed.Measured:
-            return timed.Measured(c.ratio, c.low, c.high, c.describe(), c.others_busy,
-                                  c.stopped)
 
         c = measure()
         self._hand_to_benchmark(metric, f"{names[1]}; {names[0]} in extra_info", c.b.times_s,
@@ -212,24 +210,17 @@ class PerfGate:
                          expected=f"> {floor:g}", source=source, details=details,
                          message=(f"{names[1]} was not shown faster than {floor:g}x {names[0]}: "
                                   f"{c.describe()} ({source})"))
-        if gate.update:
-            self._stage(metric, round(c.ratio, 4), measured(c), now, details)
-            return c
-        if band is None:
-            gate.no_baseline(metric, round(c.ratio, 4), c.describe(), details)
-
         confirmations = []
 
         def confirm() -> timed.Measured:
             confirmations.append(measure())
+            details["confirmation"] = confirmations[-1].as_dict()
             return measured(confirmations[-1])
 
-        judgement = timed.judge(metric, measured(c), band, confirm)
-        if confirmations:
-            details["confirmation"] = confirmations[-1].as_dict()
-            c = confirmations[-1]
-        self._conclude(metric, round(c.ratio, 4), judgement, band, device, details)
-        return c
+        m = measured(c)
+        self._gate(metric, m, band, device, details, confirm=confirm,
+                   stage=lambda: self._stage(metric, m.value, m, now, details))
+        return confirmations[-1] if confirmations else c
 
     def _hand_to_benchmark(self, metric: str, what: str, samples_s, calls: int,
                            extra: dict) -> None:
@@ -252,7 +243,6 @@ class PerfGate:
         """A time of which lower is better (a cold compile's CPU seconds), from a few
         samples: the fastest counts, the samples' range is its interval. `others_busy`:
         the share of the CPUs other processes used while the samples were taken."""
-        gate = self.gate
         fastest = round(min(samples_s), 3)
         m = timed.Measured(fastest, min(samples_s), max(samples_s),
                            f"{metric} = {fastest} s ({what}, the fastest of "
@@ -264,10 +254,5 @@ class PerfGate:
         details["calibration"] = now
         band = self._band(metric, now, tolerance, higher_is_better=False, unit=" s",
                           details=details)
-        if gate.update:
-            self._stage(metric, fastest, m, now, details)
-            return
-        if band is None:
-            gate.no_baseline(metric, fastest, f"{fastest} s", details)
-        judgement = timed.judge(metric, m, band)
-        self._conclude(metric, fastest, judgement, band, device, details)
+        self._gate(metric, m, band, device, details,
+                   stage=lambda: self._stage(metric, fastest, m, now, details))

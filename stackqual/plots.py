@@ -33,31 +33,3 @@ def speed_plot(records, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
-
-
-def scaling_plot(records, path: Path) -> Path:
-    """Throughput (tokens/s) and peak memory against sequence length, one line per scaling
-    check (details: lengths, seconds, peak_bytes, batch, variant, path), log-log."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (speed, memory) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for r in records:
-        d = r.details
-        label = f"{d.get('model', '')} {d['variant']} ({d['path']})"
-        tokens = [d["batch"] * length / s for length, s in zip(d["lengths"], d["seconds"])]
-        speed.plot(d["lengths"], tokens, marker="o", label=label)
-        memory.plot(d["lengths"], [b / 2**20 for b in d["peak_bytes"]], marker="o",
-                    label=f"{label}, L^{r.measured['memory']:.2f}")
-    for ax, ylabel in ((speed, "throughput, tokens/s"), (memory, "peak memory, MiB")):
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("sequence length L")
-        ax.set_ylabel(ylabel)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

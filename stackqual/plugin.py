@@ -79,7 +79,9 @@ class State:
                 "(reasons above); a run that checks nothing is not a pass")
         if self.report_dir is not None and ran:
             try:
-                self.report_paths = self.report.write(self.report_dir)
+                self.report_paths = self.report.write(
+                    self.report_dir, lambda checks, directory, stem: session.config.hook.
+                    pytest_stackqual_report_section(checks=checks, directory=directory, stem=stem))
             except OSError as e:
                 self._not_done(session, f"the run report was not written: {e}")
 
@@ -268,6 +270,12 @@ def _perf_options(config, fingerprint: dict) -> PerfOptions:
 def _resolve(config, option: str, default: Path) -> Path:
     value = config.getoption(option)
     return Path(value).resolve() if value else default
+
+
+def pytest_addhooks(pluginmanager):
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_configure(config):

@@ -94,13 +94,6 @@ PERF_TOLERANCE = {
     "peak_memory": (0.05, "peak memory: exact byte counts, 5% for allocator detail"),
 }
 
-# On CUDA the reference lab's network (suites/compile "mlp") compiled with
-# mode="reduce-overhead" must beat eager: the lab measured 2.24x on a GPU. Policy, not a
-# baseline: the interval's lower end must exceed this.
-CUDA_REDUCE_OVERHEAD_MIN_SPEEDUP = (1.0, "policy: reduce-overhead beats eager on CUDA "
-                                         "(the reference lab measured 2.24x)")
-
-
 # Dense fp16/bf16 tensor-core peak (TFLOP/s, without sparsity) from NVIDIA's datasheets,
 # reported beside achieved attention throughput; never gated on. First match of the GPU
 # name wins. The FA3 paper reports up to 740 TFLOP/s fp16 on H100 SXM (75% of peak).
@@ -148,40 +141,3 @@ CALIBRATION_WAIT_S = (30.0, 6.0, "policy.CALIBRATION_WAIT_S: slow phases of a sh
 # "inconclusive", and a baseline is not recorded. On the 2-core CI machine one neighbour
 # process at full speed is 50%; a quiet machine measures 0-2% here.
 BUSY_MACHINE_MAX = 0.10
-
-# --- models on IMDB (suites/models) -------------------------------------------------------
-# Accuracy floors for the real hub checkpoints, where no baseline of this suite's own
-# sample exists yet: what their model cards report. A run passes unless the whole
-# binomial confidence interval of its sample accuracy lies below the floor.
-MODEL_ACCURACY_FLOOR = {
-    "textattack/bert-base-uncased-imdb": (
-        0.89, "model card: 0.89 on the 25k IMDB test set (others measure 0.89-0.92)"),
-    "trinhxuankhai/mamba_text_classification": (
-        0.94, "model card: 0.94 on its own evaluation sample (not the 25k test set)"),
-}
-# Confidence of the Clopper-Pearson interval around a sample accuracy.
-ACCURACY_CONFIDENCE = 0.95
-# A stratified sample is 50/50; under 40% for the smaller class means the sampler is
-# broken (the HF imdb test split is sorted by label: its first 1000 rows are all negative).
-CLASS_BALANCE_MIN_SHARE = 0.40
-# How cost grows with sequence length L: the fitted exponent k of cost ~ L^k over the
-# scaling lengths, bounded by theory. Each entry: (metric, lower, upper, why).
-SCALING_EXPONENT = {
-    "bert-eager": {
-        "time": (1.5, None, "eager attention is O(L^2) in time; at these lengths it "
-                            "dominates the O(L) layers (tiny BERT measured 2.3)"),
-        "memory": (1.5, None, "eager attention materialises the L x L probabilities"),
-    },
-    "bert-sdpa": {
-        "memory": (None, 1.2, "SDPA's fused kernels never materialise L x L: memory is "
-                              "linear in L"),
-    },
-    "mamba": {
-        "time": (None, 1.5, "the selective scan is O(L): about linear; "
-                            "the pure-torch fallback's (B, D, L, N) state "
-                            "tensors outgrow the CPU caches between 512 and 1024 (tiny "
-                            "Mamba measured 1.29 over 256-2048), so the bound sits between "
-                            "that and BERT eager's 2.3"),
-        "memory": (None, 1.2, "activations are O(L); no L x L term"),
-    },
-}

@@ -108,10 +108,12 @@ class RunReport:
             "stale_baselines": self.stale_baselines,
         })
 
-    def write(self, directory: Path) -> tuple[Path, Path]:
+    def write(self, directory: Path, sections=None) -> tuple[Path, Path]:
         """The JSON report and its Markdown summary (and plots), named after the profile
         and the start time; a second run that started in the same second gets `-2` (and so
-        on): the JSON file is created exclusively, so no run overwrites another's report."""
+        on): the JSON file is created exclusively, so no run overwrites another's report.
+        `sections(checks, directory, stem)`: the suites' own sections (a list of lists of
+        Markdown lines; the pytest_stackqual_report_section hook)."""
         directory.mkdir(parents=True, exist_ok=True)
         data = self.to_dict()
         stem = f"stackqual-{self.profile}-{self.started.strftime('%Y%m%dT%H%M%SZ')}"
@@ -130,22 +132,17 @@ class RunReport:
         md_path = directory / f"{stem}.md"
         timed = self.timed_checks()
         plot = plots.speed_plot(timed, directory / f"{stem}-speed.png") if timed else None
-        scaling = self.scaling_checks()
-        scaling_plot = (plots.scaling_plot(scaling, directory / f"{stem}-scaling.png")
-                        if scaling else None)
-        md_path.write_text(self.markdown(data, plot, scaling_plot))
+        extra = [lines for lines in (sections(self.checks, directory, stem) if sections
+                                     else []) if lines]
+        md_path.write_text(self.markdown(data, plot, extra))
         return json_path, md_path
 
     def timed_checks(self) -> list[CheckRecord]:
         """Checks that carry a timing comparison (stackqual.perf)."""
         return [c for c in self.checks if "ratio" in c.details and "low" in c.details]
 
-    def scaling_checks(self) -> list[CheckRecord]:
-        """Checks that carry cost against sequence length (suites/models)."""
-        return [c for c in self.checks if c.metric == "scaling" and "lengths" in c.details]
-
     def markdown(self, data: dict, plot: Path | None = None,
-                 scaling_plot: Path | None = None) -> str:
+                 sections: list[list[str]] = ()) -> str:
         fp = data["fingerprint"]
         lines = [f"# stackqual run on `{self.profile}`", "",
                  f"Started {data['started']}, {data['duration_s']} s: "
@@ -213,18 +210,8 @@ class RunReport:
             for c in incomparable:
                 lines.append(f"- not comparable: `{c.check_id}`: {c.message}")
 
-        scaling = self.scaling_checks()
-        if scaling:
-            lines += ["", "## Cost against sequence length", "",
-                      "| model | variant | path | lengths | time ~ L^k | memory ~ L^k |",
-                      "|---|---|---|---|---|---|"]
-            for c in scaling:
-                d = c.details
-                lines.append(f"| {d.get('model', '')} | {d['variant']} | {d['path']} | "
-                             f"{d['lengths']} | {c.measured['time']:.2f} | "
-                             f"{c.measured['memory']:.2f} |")
-            if scaling_plot is not None:
-                lines += ["", f"![throughput and memory against length]({scaling_plot.name})"]
+        for section in sections:
+            lines += ["", *section]
 
         lines += ["", "## Checks", "", "| check | measured | expected | verdict | source |",
                   "|---|---|---|---|---|"]

@@ -30,7 +30,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
-from . import policy, timing
+from . import judge as rules
+from . import policy
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,10 @@ class Measured:
 
 
 @dataclass(frozen=True)
-class Judgement:
-    verdict: str
-    message: str
-    detectable: float  # minimum detectable slowdown, a fraction
-    noise_limited: bool
+class Judgement(rules.Verdict):
+    detectable: float = 0.0  # minimum detectable slowdown, a fraction
+    noise_limited: bool = False
+    value: float | None = None  # the figure the verdict rests on, when a confirmation's
 
     @property
     def detectable_text(self) -> str:
@@ -85,9 +85,9 @@ def placement(m: Measured, band: Band) -> str:
     """regressed / improved / pass / inconclusive from where the interval lies."""
     b, t = band.baseline, band.tolerance
     if band.higher_is_better:
-        return timing.place(m.low, m.high, b * (1 - t), b * (1 + t))
+        return rules.band(m.low, m.high, b * (1 - t), b * (1 + t))
     # A time: judge its inverse (a speed), so that one rule serves both.
-    return timing.place(1 / m.high, 1 / m.low, 1 / (b * (1 + t)), (1 + t) / b)
+    return rules.band(1 / m.high, 1 / m.low, 1 / (b * (1 + t)), (1 + t) / b)
 
 
 def detectable_change(m: Measured, band: Band) -> float:
@@ -126,7 +126,7 @@ def judge(metric: str, m: Measured, band: Band,
         confirmed = True
         m = again
     judgement = Judgement(verdict, "", detectable_change(m, band),
-                          m.half_width > band.tolerance)
+                          m.half_width > band.tolerance, m.value if confirmed else None)
     better = "above" if band.higher_is_better else "below"
     message = {
         "regressed": f"{metric} regressed: {m.described}, whole interval {direction} the "

@@ -138,25 +138,6 @@ def ratio_interval(a_times, b_times, confidence: float = 0.95, seed: int = 0):
     return estimate, float(np.exp(ci.low)), float(np.exp(ci.high))
 
 
-def verdict(low: float, high: float, expected: float, tolerance: float) -> str:
-    """Where the ratio's interval lies against the band expected*(1 +- tolerance), higher
-    ratio being better. Regressed or improved only when the whole interval is outside the
-    band; pass when it cannot be below the band; otherwise the data cannot tell."""
-    return place(low, high, expected * (1 - tolerance), expected * (1 + tolerance))
-
-
-def place(low: float, high: float, floor: float, ceiling: float) -> str:
-    """Where an interval [low, high] of a higher-is-better figure lies against the band
-    [floor, ceiling]: the one rule every timed verdict uses (stackqual.timed)."""
-    if high < floor:
-        return "regressed"
-    if low > ceiling:
-        return "improved"
-    if low >= floor:
-        return "pass"
-    return "inconclusive"
-
-
 # glibc serves an allocation above its mmap threshold with fresh pages (page faults on every
 # call) and moves that threshold up, to at most 32 MiB, each time it frees such a block, so
 # the time of any path that allocates tens of MiB depends on what the process ran before:

@@ -16,7 +16,7 @@ import pytest
 import torch
 from torch import nn
 
-from stackqual import assets
+from suites.pretrained import minilm_dir
 
 SEED = 0
 
@@ -87,7 +87,7 @@ def pretrained_bert():
     transformers = pytest.importorskip(
         "transformers", reason="transformers not installed: `pip install -e '.[compile]'`")
     return transformers.AutoModel.from_pretrained(
-        assets.minilm_dir(), attn_implementation="sdpa",
+        minilm_dir(), attn_implementation="sdpa",
         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 
 

@@ -18,6 +18,7 @@ import torch
 
 from stackqual import assets
 
+from . import policy as suite_policy
 from .cases import SEED, DataSource
 
 LABELS = ("neg", "pos")  # IMDB's ClassLabel: 0 negative, 1 positive
@@ -96,3 +97,20 @@ def sample(split: Split, n: int) -> Split:
 def class_balance(labels) -> dict[str, float]:
     n = len(labels)
     return {name: sum(1 for y in labels if y == label) / n for label, name in enumerate(LABELS)}
+
+
+BALANCE_SOURCE = "suites/models/policy.py CLASS_BALANCE_MIN_SHARE (a stratified sample is 50/50)"
+
+
+def check_balance(gate, sample: Split) -> dict:
+    """Both classes present and neither under the policy share; returns the balance."""
+    balance = class_balance(sample.labels)
+    smaller = min(balance.values())
+    gate.require("class_balance", smaller >= suite_policy.CLASS_BALANCE_MIN_SHARE,
+                 measured=balance, expected=f">= {suite_policy.CLASS_BALANCE_MIN_SHARE} each",
+                 source=BALANCE_SOURCE,
+                 message=f"the evaluation sample of {len(sample.labels)} reviews from "
+                         f"{sample.origin} is {balance}: the smaller class is {smaller:.1%}, "
+                         f"under {suite_policy.CLASS_BALANCE_MIN_SHARE:.0%} ({BALANCE_SOURCE}); "
+                         "the test split is sorted by label, so sample it stratified")
+    return balance

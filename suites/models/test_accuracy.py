@@ -4,7 +4,7 @@ On a seeded, stratified sample of the test split (max_length 256, batch 32): the
 positive class is the dataset's positive label (checked, not assumed); its accuracy is at
 least the expected value, allowing for the sample's binomial confidence interval (the
 profile's baseline for fixture models, the model card for the hub checkpoints:
-policy.MODEL_ACCURACY_FLOOR); BERT's attn_implementation variants predict the same labels;
+suites/models/policy.py MODEL_ACCURACY_FLOOR); BERT's attn_implementation variants predict the same labels;
 and the Mamba checkpoint gives the same logits through mamba_ssm as through transformers.
 """
 
@@ -12,11 +12,10 @@ import pytest
 import torch
 from scipy.stats import binomtest
 
-from stackqual import policy
 
 from . import data, loading
+from . import policy as suite_policy
 from .cases import model_cases
-from .test_data import check_balance
 
 
 def evaluate(case, loaded):
@@ -49,25 +48,24 @@ def test_positive_class_is_the_datasets_positive_label(case, gate, load_model):
 def test_accuracy_at_least_expected(case, gate, load_model):
     loaded = load_model(case)
     sample, logits = evaluate(case, loaded)
-    balance = check_balance(gate, sample)
+    balance = data.check_balance(gate, sample)
     right = int((logits.argmax(-1) == torch.tensor(sample.labels)).sum())
     n = len(sample.labels)
-    interval = binomtest(right, n).proportion_ci(policy.ACCURACY_CONFIDENCE, method="exact")
+    interval = binomtest(right, n).proportion_ci(suite_policy.ACCURACY_CONFIDENCE, method="exact")
     accuracy = right / n
     details = {"correct": right, "samples": n, "low": interval.low, "high": interval.high,
                "class_balance": balance, "path": loaded.path, "data": sample.origin,
                "max_length": case.max_length, "batch": case.batch}
     described = (f"{case.name} ({loaded.path}) on {sample.origin}: accuracy {accuracy:.4f} "
-                 f"({right}/{n}), {policy.ACCURACY_CONFIDENCE:.0%} interval "
+                 f"({right}/{n}), {suite_policy.ACCURACY_CONFIDENCE:.0%} interval "
                  f"[{interval.low:.4f}, {interval.high:.4f}]")
-    floor = policy.MODEL_ACCURACY_FLOOR.get(case.ref)
+    floor = suite_policy.MODEL_ACCURACY_FLOOR.get(case.ref)
     if floor is not None:
         value, source = floor
         gate.require("accuracy_floor", interval.high >= value, measured=round(accuracy, 4),
                      expected=f">= {value}", source=source, details=details,
                      message=f"{described}: the whole interval is below {value} ({source})")
-        recorded = gate.store.get(gate.suite, gate.check_id("accuracy")) is not None
-        if not (recorded or gate.update):  # the model card's floor is the gate until then
+        if not (gate.has_baseline("accuracy") or gate.update):  # the model card's floor is the gate until then
             gate.info("accuracy", round(accuracy, 4), **details)
             return
     gate.at_least_baseline("accuracy", round(accuracy, 4), low=interval.low,

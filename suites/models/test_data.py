@@ -5,27 +5,8 @@ says "negative" scores 100%."""
 
 import pytest
 
-from stackqual import policy
-
 from . import data
 from .cases import FIXTURE_ACLIMDB, FIXTURE_PARQUET, FIXTURES, MODELS, data_cases
-
-SOURCE = "policy.CLASS_BALANCE_MIN_SHARE (a stratified sample is 50/50)"
-
-
-def check_balance(gate, sample: data.Split) -> dict:
-    """Both classes present and neither under the policy share; returns the balance."""
-    balance = data.class_balance(sample.labels)
-    smaller = min(balance.values())
-    gate.require("class_balance", smaller >= policy.CLASS_BALANCE_MIN_SHARE,
-                 measured=balance, expected=f">= {policy.CLASS_BALANCE_MIN_SHARE} each",
-                 source=SOURCE,
-                 message=f"the evaluation sample of {len(sample.labels)} reviews from "
-                         f"{sample.origin} is {balance}: the smaller class is {smaller:.1%}, "
-                         f"under {policy.CLASS_BALANCE_MIN_SHARE:.0%} ({SOURCE}); "
-                         "the test split is sorted by label, so sample it stratified")
-    return balance
-
 
 @pytest.mark.parametrize("source", data_cases())
 def test_test_split_loads_and_samples_both_classes(source, gate):
@@ -34,7 +15,7 @@ def test_test_split_loads_and_samples_both_classes(source, gate):
               for name, share in data.class_balance(split.labels).items()}
     gate.info("split_size", len(split.labels), classes=counts, origin=split.origin)
     n = max(m.samples for m in MODELS if m.data.on_hub == source.on_hub)
-    check_balance(gate, data.sample(split, min(n, len(split.labels))))
+    data.check_balance(gate, data.sample(split, min(n, len(split.labels))))
 
 
 def test_parquet_and_aclimdb_layouts_hold_the_same_reviews(gate):

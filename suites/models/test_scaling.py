@@ -4,7 +4,7 @@ For each model (BERT with eager attention and with SDPA; Mamba) the forward pass
 of seeded token ids is timed at every scaling length (lengths interleaved round by round,
 median of the rounds, one CPU thread) and its peak memory counted (cost.peak_bytes). The
 exponent k of cost ~ L^k, fitted on log-log axes, must lie within the bounds theory sets
-(policy.SCALING_EXPONENT: BERT eager super-linear, SDPA memory linear, Mamba about
+(suites/models/policy.py SCALING_EXPONENT: BERT eager super-linear, SDPA memory linear, Mamba about
 linear). Lengths beyond a model's positions (BERT: 512) are not run, and the test says so.
 The report plots throughput and memory against length for every model.
 """
@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from stackqual import policy, timing
+from stackqual import timing
 
 from . import cost, loading
+from . import policy as suite_policy
 from .cases import scaling_cases
 
 ROUNDS = 5
@@ -69,7 +70,7 @@ def test_cost_grows_with_length_as_theory_says(case, impl, gate, load_model):
               batch=case.scaling_batch, model=case.name,
               not_run=[f"{L}: beyond the model's {loaded.max_positions} positions"
                        for L in beyond])
-    for metric, (low, high, why) in policy.SCALING_EXPONENT.get(variant, {}).items():
+    for metric, (low, high, why) in suite_policy.SCALING_EXPONENT.get(variant, {}).items():
         k = fitted[metric]
         bounds = " and ".join(b for b in (f">= {low}" if low is not None else "",
                                           f"<= {high}" if high is not None else "") if b)
@@ -77,7 +78,7 @@ def test_cost_grows_with_length_as_theory_says(case, impl, gate, load_model):
         series = seconds if metric == "time" else peaks
         gate.require(
             f"{metric}_exponent", inside, measured=round(k, 3), expected=bounds,
-            source=f"policy.SCALING_EXPONENT: {why}", details={"path": loaded.path},
+            source=f"suites/models/policy.py SCALING_EXPONENT: {why}", details={"path": loaded.path},
             message=f"{case.name} ({variant}, {loaded.path}): {metric} grows as L^{k:.2f} over "
                     f"L = {lengths} (batch {case.scaling_batch}; {metric} "
                     f"{[f'{v:.4g}' for v in series]}), outside {bounds}: {why}")

@@ -1,0 +1,95 @@
+"""The verdict rules of the baseline gates, as pure functions: a measured value, this
+profile's baseline and a tolerance in; a verdict and its message out. No pytest, no files:
+`stackqual.gate.Gate.against_baseline` applies them (stage or read the baseline, judge,
+record, fail), and selftests/test_judge.py tests each on its own.
+
+Verdicts: pass; fail (the gate fired); improved (better than the baseline beyond its
+tolerance: consider re-recording); changed (a categorical value that differs in a way that
+is reported, not failed). Timed figures are judged by stackqual.timed, whose regressed /
+improved / pass / inconclusive placement is `band` below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+FAILING = ("fail", "regressed")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a baseline was recorded, as messages name it."""
+
+    profile: str
+    path: str
+    stack: str = ""  # the stack it was recorded under ("torch 2.13.0+cpu"), where known
+
+    def __str__(self) -> str:
+        return f"on profile {self.profile!r} ({self.path})"
+
+
+def band(low: float, high: float, floor: float, ceiling: float) -> str:
+    """Where an interval [low, high] of a higher-is-better figure lies against the band
+    [floor, ceiling]: regressed or improved only when the whole interval is outside it;
+    pass when it cannot be below it; otherwise the data cannot tell (inconclusive)."""
+    if high < floor:
+        return "regressed"
+    if low > ceiling:
+        return "improved"
+    if low >= floor:
+        return "pass"
+    return "inconclusive"
+
+
+def ratio_band(low: float, high: float, expected: float, tolerance: float) -> str:
+    """`band` around expected * (1 +- tolerance), a higher ratio being better."""
+    return band(low, high, expected * (1 - tolerance), expected * (1 + tolerance))
+
+
+def at_least(metric: str, value: float, low: float, high: float, baseline: float,
+             where: Where, explain: str = "") -> Verdict:
+    """A sampled rate (accuracy) with its confidence interval [low, high]: fails when the
+    whole interval lies below the baseline, improved when it lies above."""
+    measured = f"{value:.4f} [{low:.4f}, {high:.4f}]"
+    if high < baseline:
+        return Verdict("fail", f"{metric} = {measured}: the whole interval is below the "
+                               f"baseline {baseline} recorded {where}. {explain}".rstrip())
+    if low > baseline:
+        return Verdict("improved", f"{metric} = {measured} > baseline {baseline}: consider "
+                                   "--update-baselines")
+    return Verdict("pass")
+
+
+def at_most(metric: str, value: float, baseline: float, where: Where, fraction: float = 0.0,
+            explain: str = "") -> Verdict:
+    """A value that must not grow (graph breaks, recompiles; with `fraction`, e.g. peak
+    memory: more than baseline * (1 + fraction) fails)."""
+    ceiling = baseline * (1 + fraction)
+    if value > ceiling:
+        bound = f"the baseline {baseline}" + (f" +{fraction:.0%} = {ceiling:.6g}"
+                                              if fraction else "")
+        return Verdict("fail", f"{metric} = {value}, more than {bound} recorded {where}. "
+                               f"{explain}".rstrip())
+    if value < baseline / (1 + fraction):
+        return Verdict("improved", f"{metric} = {value} < baseline {baseline}: consider "
+                                   "--update-baselines")
+    return Verdict("pass")
+
+
+def same(metric: str, value, baseline, where: Where, fails: Callable[[object, object], bool],
+         explain: str = "") -> Verdict:
+    """A categorical value (which kernel ran). Equal passes. A difference fails when
+    `fails(baseline, value)` says it is a regression, and is "changed" otherwise."""
+    if value == baseline:
+        return Verdict("pass")
+    message = (f"{metric} is {value!r}, the baseline recorded on profile {where.profile!r} "
+               f"under {where.stack or 'an unknown stack'} is {baseline!r} ({where.path}). "
+               f"{explain}").rstrip()
+    return Verdict("fail" if fails(baseline, value) else "changed", message)

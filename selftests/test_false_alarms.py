@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from stackqual import judge, policy, timing
-from suites.compile.cases import SPEED_THREADS
+from stackqual.cases import timing_threads
 from suites.compile.models import MODELS
 
 pytestmark = pytest.mark.slow
@@ -18,7 +18,7 @@ REPETITIONS = 20
 def test_unchanged_code_is_not_regressed_in_20_repetitions(record_property):
     tolerance, _ = policy.perf_tolerance("speedup")
     threads = torch.get_num_threads()
-    torch.set_num_threads(SPEED_THREADS["cpu"])  # as the suite's CPU speed cases do
+    torch.set_num_threads(timing_threads("cpu"))  # as the suite's CPU speed cases do
     spec = MODELS["cnn"]
     torch._dynamo.reset()
     model = spec.build().eval()

@@ -8,23 +8,22 @@ import pytest
 
 from stackqual.snapshots import normalise
 
-from .conftest import framework_snapshot, home_in_state_dir, not_installed
+from .cases import BY_ID
+from .isolation import home_in_state_dir
+
+FRAMEWORK = BY_ID["crewai"]
 
 # CrewAI warns about its own internals (function_calling_llm and the like), not our use.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 with home_in_state_dir():
-    pytest.importorskip("crewai", reason=not_installed("crewai"))
+    pytest.importorskip("crewai", reason=FRAMEWORK.not_installed)
     from crewai import Agent, Crew, Process, Task
     from crewai.events import crewai_event_bus
     from crewai.events.base_events import BaseEvent
     from crewai.llms.base_llm import BaseLLM
     from crewai.tools import tool
 
-
-@pytest.fixture
-def snapshot_json(request):
-    return framework_snapshot(request, "crewai", "crewai")
 
 
 class ScriptedLLM(BaseLLM):

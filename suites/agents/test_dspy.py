@@ -6,15 +6,13 @@ import pytest
 
 from stackqual.snapshots import normalise
 
-from .conftest import framework_snapshot, not_installed
+from .cases import BY_ID
 
-dspy = pytest.importorskip("dspy", reason=not_installed("dspy"))
+FRAMEWORK = BY_ID["dspy"]
+
+dspy = pytest.importorskip("dspy", reason=FRAMEWORK.not_installed)
 from dspy.utils import DummyLM  # noqa: E402
 
-
-@pytest.fixture
-def snapshot_json(request):
-    return framework_snapshot(request, "dspy", "dspy")
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,11 @@ import yaml
 
 from stackqual.snapshots import normalise
 
-from .conftest import framework_snapshot, not_installed
+from .cases import BY_ID
 
-haystack = pytest.importorskip("haystack", reason=not_installed("haystack-ai"))
+FRAMEWORK = BY_ID["haystack"]
+
+haystack = pytest.importorskip("haystack", reason=FRAMEWORK.not_installed)
 from haystack import Document, Pipeline  # noqa: E402
 from haystack.components.builders import ChatPromptBuilder, PromptBuilder  # noqa: E402
 from haystack.components.generators.chat import MockChatGenerator  # noqa: E402
@@ -25,10 +27,6 @@ DOCUMENTS = [
     ("rhine", "The Rhine flows through Germany and the Netherlands."),
 ]
 
-
-@pytest.fixture
-def snapshot_json(request):
-    return framework_snapshot(request, "haystack", "haystack-ai")
 
 
 def store() -> InMemoryDocumentStore:

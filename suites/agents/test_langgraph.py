@@ -8,9 +8,11 @@ import pytest
 
 from stackqual.snapshots import normalise
 
-from .conftest import framework_snapshot, not_installed
+from .cases import BY_ID
 
-pytest.importorskip("langgraph", reason=not_installed("langgraph"))
+FRAMEWORK = BY_ID["langgraph"]
+
+pytest.importorskip("langgraph", reason=FRAMEWORK.not_installed)
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel  # noqa: E402
 from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
 from langchain_core.tools import tool  # noqa: E402
@@ -19,10 +21,6 @@ from langgraph.errors import GraphRecursionError  # noqa: E402
 from langgraph.graph import END, START, MessagesState, StateGraph  # noqa: E402
 from langgraph.types import Command, interrupt  # noqa: E402
 
-
-@pytest.fixture
-def snapshot_json(request):
-    return framework_snapshot(request, "langgraph", "langgraph")
 
 
 class ScriptedChatModel(GenericFakeChatModel):

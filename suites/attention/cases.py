@@ -1,24 +1,26 @@
-"""The attention suite's tables: input conditions for SDPA dispatch, numerics cases, speed
-cases, and the inputs each one builds (seeded)."""
+"""The attention suite's tables: input conditions for SDPA dispatch, numerics cases, HF
+attn_implementation parity cases, speed cases, and the inputs each one builds (seeded).
+Each row is a frozen dataclass with an `id` (stackqual.cases)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
 import torch
 
-SHORT = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+from stackqual import cases
+from stackqual.cases import dtype_name, timing_threads
+
 DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 DEVICES = ("cpu", "cuda")
 BATCH, HEADS, SEQ = 2, 4, 128
 SEED = 0
+# The CUDA rows need sm80+: the rules and kernels under test (FlashAttention-2) start there.
+MIN_SM = (8, 0)
 
 
-def device_marks(device: str) -> tuple:
-    """The CUDA rows need sm80+: the rules and kernels under test (FlashAttention-2) start
-    there."""
-    return (pytest.mark.gpu, pytest.mark.min_sm(8, 0)) if device == "cuda" else ()
+def param(row, *more):
+    return cases.param(row, *more, min_sm=MIN_SM)
 
 
 @dataclass(frozen=True)
@@ -61,17 +63,12 @@ class Case:
 
     @property
     def id(self) -> str:
-        return f"{self.condition.name}-{SHORT[self.dtype]}-{self.device}"
-
-
-def _table(conditions) -> list:
-    return [pytest.param(Case(c, dtype, device), id=Case(c, dtype, device).id,
-                         marks=device_marks(device))
-            for device in DEVICES for c in conditions for dtype in DTYPES]
+        return f"{self.condition.name}-{dtype_name(self.dtype)}-{self.device}"
 
 
 def dispatch_cases() -> list:
-    return _table(CONDITIONS)
+    return [param(Case(condition=c, dtype=dtype, device=device))
+            for device in DEVICES for c in CONDITIONS for dtype in DTYPES]
 
 
 # Numerics: forward and backward of every backend against fp64, causal or not, with a
@@ -90,10 +87,53 @@ CANDIDATES = {"cpu": ("flash_cpu",),
               "cuda": ("flash", "efficient", "cudnn", "flash_attn", "flash_attn_interface")}
 
 
+@dataclass(frozen=True)
+class NumericsCase(Case):
+    backend: str = "math"  # the candidate, judged against math in the same dtype
+
+    @property
+    def inputs_id(self) -> str:
+        return super().id
+
+    @property
+    def id(self) -> str:
+        return f"{self.inputs_id}-{self.backend}"
+
+
 def numerics_cases() -> list:
-    return [pytest.param(p.values[0], backend, id=f"{p.id}-{backend}", marks=p.marks)
-            for p in _table(NUMERICS_CONDITIONS)
-            for backend in CANDIDATES[p.values[0].device]]
+    return [param(NumericsCase(condition=c, dtype=dtype, device=device, backend=backend))
+            for device in DEVICES for c in NUMERICS_CONDITIONS for dtype in DTYPES
+            for backend in CANDIDATES[device]]
+
+
+# transformers' attn_implementation values against eager, on a pretrained BERT; FA2/FA3
+# need CUDA and their packages.
+HF_IMPLEMENTATIONS = ("sdpa", "flex_attention", "flash_attention_2", "flash_attention_3")
+HF_NEEDS_CUDA = {
+    "flash_attention_2": "the flash-attn package (`pip install flash-attn`)",
+    "flash_attention_3": "the FA3 package flash_attn_interface (flash-attention/hopper)"}
+HF_DTYPES = {"cpu": (torch.float32, torch.bfloat16),
+             "cuda": (torch.float32, torch.float16, torch.bfloat16)}
+
+
+@dataclass(frozen=True)
+class HFParityCase:
+    impl: str
+    dtype: torch.dtype
+    device: str
+    side: str  # padding side: right | left
+
+    @property
+    def id(self) -> str:
+        return f"{self.impl}-{dtype_name(self.dtype)}-{self.device}-{self.side}-pad"
+
+
+def hf_parity_cases() -> list:
+    return [cases.param(HFParityCase(impl=impl, dtype=dtype, device=device, side=side))
+            for device, dtypes in HF_DTYPES.items()
+            for impl in HF_IMPLEMENTATIONS if not (impl in HF_NEEDS_CUDA and device == "cpu")
+            for dtype in dtypes
+            for side in ("right", "left")]
 
 
 def _layout(shape_bhsd, layout: str, dtype, device, generator) -> torch.Tensor:
@@ -161,7 +201,7 @@ class SpeedCase:
     causal: bool
     dtype: torch.dtype
     device: str
-    threads: int | None  # CPU: 1, as in the compile suite's speed tier (less neighbour noise)
+    threads: int | None  # stackqual.cases.timing_threads
 
     @property
     def heads(self) -> int:
@@ -175,7 +215,7 @@ class SpeedCase:
     @property
     def id(self) -> str:
         return (f"{self.candidate}-vs-{self.baseline}-{self.seq}-d{self.head_dim}-"
-                f"{'causal' if self.causal else 'full'}-{SHORT[self.dtype]}-{self.device}"
+                f"{'causal' if self.causal else 'full'}-{dtype_name(self.dtype)}-{self.device}"
                 + (f"-{self.threads}thread" if self.threads else ""))
 
     def flops(self) -> float:
@@ -192,14 +232,18 @@ class SpeedCase:
 # b*h*s*s score matrix: 16 GB in bf16 at 16k tokens of 4k), and FA3 against FA2 from 1k to
 # 16k, head_dim 64 and 128, causal or not.
 SPEED_CASES = (
-    [SpeedCase("math", "flash_cpu", 1024, 64, False, torch.float32, "cpu", 1),
-     SpeedCase("math", "flash_cpu", 1024, 64, True, torch.float32, "cpu", 1)]
-    + [SpeedCase("math", "flash", seq, d, causal, torch.bfloat16, "cuda", None)
+    [SpeedCase(baseline="math", candidate="flash_cpu", seq=1024, head_dim=64, causal=causal,
+               dtype=torch.float32, device="cpu", threads=timing_threads("cpu"))
+     for causal in (False, True)]
+    + [SpeedCase(baseline="math", candidate="flash", seq=seq, head_dim=d, causal=causal,
+                 dtype=torch.bfloat16, device="cuda", threads=timing_threads("cuda"))
        for seq in (1024, 2048, 4096) for d in (64, 128) for causal in (False, True)]
-    + [SpeedCase("flash", "flash_attn_interface", seq, d, causal, torch.bfloat16, "cuda", None)
+    + [SpeedCase(baseline="flash", candidate="flash_attn_interface", seq=seq, head_dim=d,
+                 causal=causal, dtype=torch.bfloat16, device="cuda",
+                 threads=timing_threads("cuda"))
        for seq in (1024, 4096, 16384) for d in (64, 128) for causal in (False, True)]
 )
 
 
 def speed_cases() -> list:
-    return [pytest.param(c, id=c.id, marks=device_marks(c.device)) for c in SPEED_CASES]
+    return [param(c) for c in SPEED_CASES]

@@ -16,7 +16,9 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from . import backends
 from .backends import CAUSES, FUSED
-from .cases import SHORT, dispatch_cases, make_inputs
+from stackqual.cases import dtype_name
+
+from .cases import dispatch_cases, make_inputs
 
 RULES_SOURCE = ("documented SDPA rules: sdp_utils_cpp.h / cuda/sdp_utils.cpp; "
                 "suites/attention/backends.py documented()")
@@ -24,7 +26,7 @@ RULES_SOURCE = ("documented SDPA rules: sdp_utils_cpp.h / cuda/sdp_utils.cpp; "
 
 def describe(case) -> str:
     c = case.condition
-    return (f"{SHORT[case.dtype]} {c.name} (mask {c.mask}, is_causal {c.causal}, dropout "
+    return (f"{dtype_name(case.dtype)} {c.name} (mask {c.mask}, is_causal {c.causal}, dropout "
             f"{c.dropout}, head_dim {c.head_dim}, q/kv length 128/{c.kv_len}, layout "
             f"{c.layout}) on {case.device}")
 

@@ -11,7 +11,9 @@ from torch.nn import attention
 from stackqual import numerics, policy
 
 from . import backends
-from .cases import BY_NAME, SHORT, make_inputs
+from stackqual.cases import dtype_name
+
+from .cases import BY_NAME, make_inputs
 
 # impl -> (package it needs, what it needs of the hardware)
 IMPLS = {"FA3": ("flash_attn_interface", "Hopper (sm90)"),
@@ -20,7 +22,7 @@ IMPLS = {"FA3": ("flash_attn_interface", "Hopper (sm90)"),
 
 @pytest.mark.gpu
 @pytest.mark.min_sm(9, 0)
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=SHORT.get)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=dtype_name)
 @pytest.mark.parametrize("impl", list(IMPLS))
 def test_flash_impl_runs_agrees_and_restores(impl, dtype, gate):
     offered = getattr(attention, "list_flash_attention_impls", lambda: [])()
@@ -53,8 +55,8 @@ def test_flash_impl_runs_agrees_and_restores(impl, dtype, gate):
     j = numerics.judge_max_error("output", swapped, trusted, reference,
                                  policy.ATTENTION_ERROR_MULTIPLIER["output"])
     gate.require_close("error_vs_fp64", [j], source=policy.ATTENTION_RULE_SOURCE,
-                       candidate=f"{impl} ({SHORT[dtype]}, causal)",
-                       trusted=f"the math backend in {SHORT[dtype]}")
+                       candidate=f"{impl} ({dtype_name(dtype)}, causal)",
+                       trusted=f"the math backend in {dtype_name(dtype)}")
     now = attention.current_flash_attention_impl()
     gate.require("restores", now is None and torch.equal(restored, default),
                  measured={"current": now, "bitwise_equal": torch.equal(restored, default)},

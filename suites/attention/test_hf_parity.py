@@ -20,13 +20,9 @@ import torch
 from stackqual import numerics, policy
 from suites.pretrained import minilm_dir
 
-from .cases import SHORT
+from stackqual.cases import dtype_name
 
-IMPLEMENTATIONS = ("sdpa", "flex_attention", "flash_attention_2", "flash_attention_3")
-NEEDS_CUDA = {"flash_attention_2": "the flash-attn package (`pip install flash-attn`)",
-              "flash_attention_3": "the FA3 package flash_attn_interface (flash-attention/hopper)"}
-DTYPES = {"cpu": (torch.float32, torch.bfloat16),
-          "cuda": (torch.float32, torch.float16, torch.bfloat16)}
+from .cases import HF_NEEDS_CUDA, hf_parity_cases
 
 # A retrieval task the model gets right in every implementation: each query has one clear
 # match among the documents; lengths differ so the batch is padded.
@@ -39,20 +35,6 @@ DOCUMENTS = [
     "The stock market closed higher on Tuesday.",
 ]
 EXPECTED_MATCH = [2, 0, 1]  # the document each query retrieves
-
-
-def cases() -> list:
-    params = []
-    for device, dtypes in DTYPES.items():
-        for impl in IMPLEMENTATIONS:
-            if impl in NEEDS_CUDA and device == "cpu":
-                continue
-            for dtype in dtypes:
-                for side in ("right", "left"):
-                    marks = (pytest.mark.gpu,) if device == "cuda" else ()
-                    params.append(pytest.param(impl, dtype, device, side, marks=marks,
-                                               id=f"{impl}-{SHORT[dtype]}-{device}-{side}-pad"))
-    return params
 
 
 @functools.cache
@@ -97,9 +79,10 @@ def _reference(side: str):
 
 # transformers builds flex_attention's block mask with a flag torch has deprecated.
 @pytest.mark.filterwarnings("ignore:_compile flag on create_block_mask:DeprecationWarning")
-@pytest.mark.parametrize("impl,dtype,device,side", cases())
-def test_attn_implementation_agrees_with_eager_against_fp64(impl, dtype, device, side, gate):
-    if impl in NEEDS_CUDA and dtype == torch.float32:
+@pytest.mark.parametrize("case", hf_parity_cases())
+def test_attn_implementation_agrees_with_eager_against_fp64(case, gate):
+    impl, dtype, device, side = case.impl, case.dtype, case.device, case.side
+    if impl in HF_NEEDS_CUDA and dtype == torch.float32:
         pytest.skip(f"{impl} runs fp16/bf16 only; fp32 is covered by eager/sdpa/flex")
     batch = _tokenizer(side)(QUERIES + DOCUMENTS, padding=True, return_tensors="pt")
     reference, reference_match = _reference(side)
@@ -117,11 +100,11 @@ def test_attn_implementation_agrees_with_eager_against_fp64(impl, dtype, device,
         reference.to(device)[real], policy.ATTENTION_ERROR_MULTIPLIER["output"])
     gate.require_close(
         "hidden_vs_fp64", [judgement], source=policy.ATTENTION_RULE_SOURCE,
-        candidate=f"attn_implementation={impl!r} ({SHORT[dtype]}, {device}, {side} padding)",
-        reference="the fp64 eager reference", trusted=f"eager in {SHORT[dtype]}",
+        candidate=f"attn_implementation={impl!r} ({dtype_name(dtype)}, {device}, {side} padding)",
+        reference="the fp64 eager reference", trusted=f"eager in {dtype_name(dtype)}",
         where="at the non-padding positions")
     match, eager_match = retrieved(candidate_embeddings), retrieved(trusted_embeddings)
     gate.require("predictions_identical", match == eager_match, measured=match,
                  expected=eager_match, source="eager in the same dtype",
-                 message=f"attn_implementation={impl!r} ({SHORT[dtype]}, {device}, {side} "
+                 message=f"attn_implementation={impl!r} ({dtype_name(dtype)}, {device}, {side} "
                          f"padding) retrieves documents {match}, eager retrieves {eager_match}")

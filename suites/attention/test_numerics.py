@@ -11,7 +11,9 @@ from stackqual import numerics, policy
 
 from . import backends
 from .backends import PACKAGES, Unsupported
-from .cases import SEED, SHORT, Inputs, make_inputs, numerics_cases
+from stackqual.cases import dtype_name
+
+from .cases import SEED, Inputs, make_inputs, numerics_cases
 
 
 def forward_backward(backend: str, inputs: Inputs, dout: torch.Tensor) -> dict:
@@ -36,10 +38,11 @@ def _skip_if_refused(backend: str, inputs: Inputs, case_id: str) -> None:
         pytest.skip(f"{backend} does not take {case_id}: {'; '.join(causes)[:300]}")
 
 
-@pytest.mark.parametrize("case,backend", numerics_cases())
-def test_backend_is_as_close_to_fp64_as_math(case, backend, gate):
+@pytest.mark.parametrize("case", numerics_cases())
+def test_backend_is_as_close_to_fp64_as_math(case, gate):
+    backend = case.backend
     inputs = make_inputs(case.condition, case.dtype, case.device)
-    _skip_if_refused(backend, inputs, f"{case.id}")
+    _skip_if_refused(backend, inputs, case.inputs_id)
     g = torch.Generator().manual_seed(SEED + 1)
     dout = torch.randn(inputs.q.shape[:-1] + (inputs.v.shape[-1],), generator=g)
     dout = dout.to(case.device)
@@ -48,7 +51,7 @@ def test_backend_is_as_close_to_fp64_as_math(case, backend, gate):
     try:
         candidate = forward_backward(backend, inputs, dout)
     except Unsupported as e:
-        pytest.skip(f"{backend} does not take {case.id}: {e}")
+        pytest.skip(f"{backend} does not take {case.inputs_id}: {e}")
     judgements = [
         numerics.judge_max_error(name, candidate[name], trusted[name], reference[name],
                                  policy.ATTENTION_ERROR_MULTIPLIER[
@@ -59,5 +62,5 @@ def test_backend_is_as_close_to_fp64_as_math(case, backend, gate):
                               if j.trusted_error else None for j in judgements}
     gate.require_close(
         "error_vs_fp64", judgements, details=details, source=policy.ATTENTION_RULE_SOURCE,
-        candidate=f"{backend} ({SHORT[case.dtype]}, {case.condition.name}, {case.device})",
-        trusted=f"the math backend in {SHORT[case.dtype]}")
+        candidate=f"{backend} ({dtype_name(case.dtype)}, {case.condition.name}, {case.device})",
+        trusted=f"the math backend in {dtype_name(case.dtype)}")

@@ -1,11 +1,14 @@
-"""The case table: models x compile configs x dtypes x devices x {inference, training}."""
+"""The compile suite's tables: models x compile configs x dtypes x devices x {inference,
+training} for parity, model x device for the dynamo counters, and the speed tier. Each row
+is a frozen dataclass with an `id` (stackqual.cases)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
 import torch
+
+from stackqual.cases import dtype_name, param, timing_threads
 
 from .models import MODELS
 
@@ -22,12 +25,7 @@ DTYPES = {
     "cpu": (torch.float32, torch.bfloat16),
     "cuda": (torch.float32, torch.bfloat16, torch.float16),
 }
-SHORT = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 PHASES = ("inference", "training")
-
-
-def device_marks(device: str) -> tuple:
-    return (pytest.mark.gpu,) if device == "cuda" else ()
 
 
 @dataclass(frozen=True)
@@ -49,29 +47,36 @@ class ParityCase:
 
     @property
     def id(self) -> str:
-        return (f"{self.model}-{self.backend}-{self.mode}-{SHORT[self.dtype]}-{self.device}-"
-                f"{self.phase}")
+        return (f"{self.model}-{self.backend}-{self.mode}-{dtype_name(self.dtype)}-"
+                f"{self.device}-{self.phase}")
 
 
 def parity_cases() -> list:
-    cases = []
-    for device, dtypes in DTYPES.items():
-        for spec in MODELS.values():
-            for backend, mode in CONFIGS:
-                for dtype in dtypes:
-                    for phase in PHASES:
-                        if phase == "training" and spec.inference_only:
-                            continue  # the reason is in the model table
-                        case = ParityCase(spec.name, backend, mode, dtype, device, phase)
-                        cases.append(pytest.param(case, id=case.id, marks=device_marks(device)))
-    return cases
+    return [param(ParityCase(model=spec.name, backend=backend, mode=mode, dtype=dtype,
+                             device=device, phase=phase))
+            for device, dtypes in DTYPES.items()
+            for spec in MODELS.values()
+            for backend, mode in CONFIGS
+            for dtype in dtypes
+            for phase in PHASES
+            if not (phase == "training" and spec.inference_only)]  # reason: model table
+
+
+@dataclass(frozen=True)
+class ModelDevice:
+    """model x device, for the dynamo checks (graph breaks, recompiles), which do not
+    depend on dtype or compile backend."""
+
+    model: str
+    device: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.model}-{self.device}"
 
 
 def model_device_cases() -> list:
-    """model x device, for the dynamo checks (graph breaks, recompiles), which do not
-    depend on dtype or compile backend."""
-    return [pytest.param(name, device, id=f"{name}-{device}", marks=device_marks(device))
-            for device in DTYPES for name in MODELS]
+    return [param(ModelDevice(model=name, device=device)) for device in DTYPES for name in MODELS]
 
 
 # The speed table: inference only (a training step's timing is dominated by the optimizer
@@ -83,16 +88,11 @@ SPEED_CONFIGS = {
     "cuda": ((("inductor", "default"), ("inductor", "reduce-overhead")),
              (torch.float32, torch.bfloat16)),
 }
-# CPU speed cases compile and run on one thread. Measured on the shared 2-vCPU machine: with
-# 2 threads the speedup of one case moved by up to 20% between processes (a busy neighbour
-# slows inductor's OpenMP-parallel kernels more than eager's small, mostly single-threaded
-# ops; /proc/stat showed no load), with 1 thread by at most 3% (6 processes).
-SPEED_THREADS = {"cpu": 1, "cuda": None}  # None: the run's --threads
 
 
 @dataclass(frozen=True)
 class SpeedCase(ParityCase):
-    threads: int | None = None
+    threads: int | None = None  # stackqual.cases.timing_threads
 
     @property
     def id(self) -> str:
@@ -100,12 +100,9 @@ class SpeedCase(ParityCase):
 
 
 def speed_cases() -> list:
-    cases = []
-    for device, (configs, dtypes) in SPEED_CONFIGS.items():
-        for spec in MODELS.values():
-            for backend, mode in configs:
-                for dtype in dtypes:
-                    case = SpeedCase(spec.name, backend, mode, dtype, device, "inference",
-                                     SPEED_THREADS[device])
-                    cases.append(pytest.param(case, id=case.id, marks=device_marks(device)))
-    return cases
+    return [param(SpeedCase(model=spec.name, backend=backend, mode=mode, dtype=dtype,
+                            device=device, phase="inference", threads=timing_threads(device)))
+            for device, (configs, dtypes) in SPEED_CONFIGS.items()
+            for spec in MODELS.values()
+            for backend, mode in configs
+            for dtype in dtypes]

@@ -36,8 +36,9 @@ def _reasons(breaks: Counter) -> str:
 
 
 @pytest.mark.parametrize("phase", PHASES)
-@pytest.mark.parametrize("name,device", model_device_cases())
-def test_graph_breaks_do_not_grow(name, device, phase, gate):
+@pytest.mark.parametrize("case", model_device_cases())
+def test_graph_breaks_do_not_grow(case, phase, gate):
+    name, device = case.model, case.device
     spec = MODELS[name]
     if phase == "training" and spec.inference_only:
         pytest.skip(f"{name} has no training phase: {spec.inference_only}")
@@ -56,11 +57,11 @@ def test_graph_breaks_do_not_grow(name, device, phase, gate):
 
 
 @pytest.mark.parametrize("dynamic", [None, True], ids=["dynamic=None", "dynamic=True"])
-@pytest.mark.parametrize("name,device", model_device_cases())
-def test_recompiles_do_not_grow(name, device, dynamic, gate):
+@pytest.mark.parametrize("case", model_device_cases())
+def test_recompiles_do_not_grow(case, dynamic, gate):
     """Inference over BATCH_SIZES. Counted with aot_eager (dynamo + AOTAutograd guards);
     a recompile is any graph compiled after the first call."""
-    spec = MODELS[name]
+    spec, device = MODELS[case.model], case.device
     model = spec.build().to(device).eval()
     counter = CompileCounterWithBackend("aot_eager")
     compiled = torch.compile(model, backend=counter, dynamic=dynamic)

@@ -1,8 +1,9 @@
 """The models suite's table: which model, on which data, how it is evaluated and scaled.
 
 Fixture cases run everywhere (fixtures/: a generated IMDB-like corpus and tiny checkpoints
-in the real formats); hub cases are the reference lab's comparison and run where the HF
-cache (or --online, or --asset NAME=PATH) has the model and the dataset.
+in the real formats); hub cases (published IMDB classifiers, on 1000 test reviews at
+max_length 256, batch 32) run where the HF cache (or --online, or --asset NAME=PATH) has
+the model and the dataset. Each row is a frozen dataclass with an `id` (stackqual.cases).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from stackqual import assets
+from stackqual.cases import param, timing_threads
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
@@ -24,6 +26,10 @@ class DataSource:
     name: str
     ref: str  # a hub dataset id, or a folder (HF parquet layout or aclImdb layout)
     asset: str  # --asset NAME=PATH replaces it
+
+    @property
+    def id(self) -> str:
+        return self.name
 
     @property
     def on_hub(self) -> bool:
@@ -51,6 +57,10 @@ class ModelCase:
     scaling_batch: int
 
     @property
+    def id(self) -> str:
+        return self.name
+
+    @property
     def on_hub(self) -> bool:
         return not Path(self.ref).is_absolute()
 
@@ -63,15 +73,20 @@ class ModelCase:
 
 FIXTURE_LENGTHS = (256, 512, 1024, 2048)
 MODELS = (
-    ModelCase("tiny-bert", "bert", str(FIXTURES / "models" / "tiny-bert"), "tiny-bert",
-              FIXTURE_PARQUET, 500, 256, 32, FIXTURE_LENGTHS, 2),
-    ModelCase("tiny-mamba", "mamba", str(FIXTURES / "models" / "tiny-mamba"), "tiny-mamba",
-              FIXTURE_PARQUET, 500, 256, 32, FIXTURE_LENGTHS, 2),
-    # The reference lab's comparison: 1000 test reviews, max_length 256, batch 32.
-    ModelCase("bert-base-uncased-imdb", "bert", "textattack/bert-base-uncased-imdb",
-              "bert-imdb", HUB_IMDB, 1000, 256, 32, (256, 512, 1024), 8),
-    ModelCase("mamba-text-classification", "mamba", "trinhxuankhai/mamba_text_classification",
-              "mamba-imdb", HUB_IMDB, 1000, 256, 32, (256, 512, 1024, 2048), 8),
+    ModelCase(name="tiny-bert", kind="bert", ref=str(FIXTURES / "models" / "tiny-bert"),
+              asset="tiny-bert", data=FIXTURE_PARQUET, samples=500, max_length=256, batch=32,
+              scaling_lengths=FIXTURE_LENGTHS, scaling_batch=2),
+    ModelCase(name="tiny-mamba", kind="mamba", ref=str(FIXTURES / "models" / "tiny-mamba"),
+              asset="tiny-mamba", data=FIXTURE_PARQUET, samples=500, max_length=256,
+              batch=32, scaling_lengths=FIXTURE_LENGTHS, scaling_batch=2),
+    ModelCase(name="bert-base-uncased-imdb", kind="bert",
+              ref="textattack/bert-base-uncased-imdb", asset="bert-imdb", data=HUB_IMDB,
+              samples=1000, max_length=256, batch=32, scaling_lengths=(256, 512, 1024),
+              scaling_batch=8),
+    ModelCase(name="mamba-text-classification", kind="mamba",
+              ref="trinhxuankhai/mamba_text_classification", asset="mamba-imdb",
+              data=HUB_IMDB, samples=1000, max_length=256, batch=32,
+              scaling_lengths=(256, 512, 1024, 2048), scaling_batch=8),
 )
 BY_NAME = {m.name: m for m in MODELS}
 
@@ -81,21 +96,60 @@ def _marks(case: ModelCase) -> tuple:
 
 
 def model_cases(kind: str | None = None) -> list:
-    return [pytest.param(m, id=m.name, marks=_marks(m)) for m in MODELS
-            if kind is None or m.kind == kind]
+    return [param(m, marks=_marks(m)) for m in MODELS if kind is None or m.kind == kind]
+
+
+@dataclass(frozen=True)
+class CostCase:
+    """A model's evaluation batch timed and measured on a device."""
+
+    model: ModelCase
+    device: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.model.name}-{self.device}"
+
+    @property
+    def threads(self) -> int | None:
+        return timing_threads(self.device)
+
+
+def cost_cases() -> list:
+    return [param(CostCase(model=m, device=device), marks=_marks(m))
+            for m in MODELS for device in ("cpu", "cuda")]
 
 
 def data_cases() -> list:
     """Every way to load the test split: both fixture layouts and the hub dataset."""
-    return [pytest.param(d, id=d.name) for d in (FIXTURE_PARQUET, FIXTURE_ACLIMDB, HUB_IMDB)]
+    return [param(d) for d in (FIXTURE_PARQUET, FIXTURE_ACLIMDB, HUB_IMDB)]
 
 
 # Scaling variants: BERT with eager attention (materialises L x L) and with SDPA; Mamba.
 SCALING = (("bert", "eager"), ("bert", "sdpa"), ("mamba", None))
 
 
+@dataclass(frozen=True)
+class ScalingCase:
+    """A model's cost against sequence length, on CPU with the timing thread count; for
+    BERT once per attn_implementation."""
+
+    model: ModelCase
+    impl: str | None  # attn_implementation; None for Mamba
+    device: str = "cpu"
+
+    @property
+    def id(self) -> str:
+        return f"{self.model.name}-{self.impl}" if self.impl else self.model.name
+
+    @property
+    def variant(self) -> str:
+        """The key of suites/models/policy.py SCALING_EXPONENT."""
+        return f"{self.model.kind}-{self.impl}" if self.impl else self.model.kind
+
+
 def scaling_cases() -> list:
-    return [pytest.param(m, impl, id=f"{m.name}-{impl}" if impl else m.name, marks=_marks(m))
+    return [param(ScalingCase(model=m, impl=impl), marks=_marks(m))
             for m in MODELS for kind, impl in SCALING if m.kind == kind]
 
 

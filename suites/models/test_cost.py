@@ -11,12 +11,8 @@ import torch
 from stackqual import policy, timing
 
 from . import cost, data
-from .cases import model_cases
+from .cases import cost_cases
 
-# CPU timings on one thread, as in the other suites' speed tiers (less neighbour noise).
-THREADS = {"cpu": 1, "cuda": None}
-DEVICES = [pytest.param("cpu", id="cpu"),
-           pytest.param("cuda", id="cuda", marks=(pytest.mark.gpu,))]
 
 
 def first_batch(case, loaded, device, padding="max_length"):
@@ -27,12 +23,12 @@ def first_batch(case, loaded, device, padding="max_length"):
     return enc["input_ids"], enc["attention_mask"]
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("case", model_cases())
-def test_throughput_holds_against_baseline(case, device, perf, gate, load_model):
+@pytest.mark.parametrize("row", cost_cases())
+def test_throughput_holds_against_baseline(row, perf, gate, load_model):
+    case, device = row.model, row.device
     loaded = load_model(case, device=device)
     ids, mask = first_batch(case, loaded, device)
-    with torch.no_grad(), timing.fixed_threads(THREADS[device]):
+    with torch.no_grad(), timing.fixed_threads(row.threads):
         comparison = perf.speed("throughput_vs_yardstick", cost.yardstick(device),
                                 lambda: loaded.logits(ids, mask),
                                 names=("yardstick", case.name), device=device,
@@ -40,12 +36,12 @@ def test_throughput_holds_against_baseline(case, device, perf, gate, load_model)
                                 tolerance="throughput")
     if comparison is not None:
         gate.info("reviews_per_s", round(len(ids) / comparison.b.median, 2),
-                  path=loaded.path, batch=list(ids.shape), threads=THREADS[device])
+                  path=loaded.path, batch=list(ids.shape), threads=row.threads)
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("case", model_cases())
-def test_peak_memory_holds_against_baseline(case, device, gate, load_model):
+@pytest.mark.parametrize("row", cost_cases())
+def test_peak_memory_holds_against_baseline(row, gate, load_model):
+    case, device = row.model, row.device
     loaded = load_model(case, device=device)
     ids, mask = first_batch(case, loaded, device)
     with torch.no_grad():

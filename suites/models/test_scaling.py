@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from stackqual import timing
+from stackqual.cases import timing_threads
 
 from . import cost, loading
 from . import policy as suite_policy
@@ -52,18 +53,18 @@ def measure(loaded, lengths, batch, device):
     return [statistics.median(seconds[L]) for L in lengths], peaks
 
 
-@pytest.mark.parametrize("case,impl", scaling_cases())
-def test_cost_grows_with_length_as_theory_says(case, impl, gate, load_model):
-    device = "cpu"
+@pytest.mark.parametrize("row", scaling_cases())
+def test_cost_grows_with_length_as_theory_says(row, gate, load_model):
+    case, impl, device = row.model, row.impl, row.device
     loaded = load_model(case, device, impl or "sdpa")
     lengths = [L for L in case.scaling_lengths if loading.capped_length(loaded, L)]
     beyond = sorted(set(case.scaling_lengths) - set(lengths))
     if len(lengths) < 3:
         pytest.skip(f"{case.name} has {loaded.max_positions} positions: only {lengths} of "
                     f"{list(case.scaling_lengths)} can run, too few to fit an exponent")
-    with timing.fixed_threads(1):
+    with timing.fixed_threads(timing_threads(device)):
         seconds, peaks = measure(loaded, lengths, case.scaling_batch, device)
-    variant = f"{case.kind}-{impl}" if impl else case.kind
+    variant = row.variant
     fitted = {"time": exponent(lengths, seconds), "memory": exponent(lengths, peaks)}
     gate.info("scaling", {k: round(v, 3) for k, v in fitted.items()}, variant=variant,
               path=loaded.path, lengths=lengths, seconds=seconds, peak_bytes=peaks,

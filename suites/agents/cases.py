@@ -1,0 +1,29 @@
+"""The agents suite's table: the frameworks it runs, each a row with an `id` (its test
+module and snapshot folder prefix), the distribution pip installs and the module the tests
+import. Each framework's own cases (adapters, modules, pipelines) are parametrized in its
+test module, next to the framework objects they build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Framework:
+    id: str  # test_<id>.py; snapshots in __snapshots__/<id>-<major.minor>/
+    distribution: str  # pip name, whose version names the snapshot folder
+    module: str  # what the tests import
+
+    @property
+    def not_installed(self) -> str:
+        return (f"{self.distribution} not installed: the agents suite runs it for real; "
+                "`pip install -e '.[agents]'` (the other frameworks still run)")
+
+
+FRAMEWORKS = (
+    Framework(id="dspy", distribution="dspy", module="dspy"),
+    Framework(id="haystack", distribution="haystack-ai", module="haystack"),
+    Framework(id="langgraph", distribution="langgraph", module="langgraph"),
+    Framework(id="crewai", distribution="crewai", module="crewai"),
+)
+BY_ID = {f.id: f for f in FRAMEWORKS}

@@ -58,21 +58,6 @@ def unguarded_environ() -> dict:
     return env
 
 
-def committed_baseline(suite: str, check_id: str):
-    """The committed baseline value of this machine's profile that a self-test's fault
-    must be judged against; skips (saying why) where the profile has none."""
-    from stackqual import profile
-
-    name = profile.detect_profile()
-    path = REPO / "baselines" / name / f"{suite}.json"
-    values = json.loads(path.read_text())["values"] if path.exists() else {}
-    if check_id not in values:
-        pytest.skip(f"profile {name!r} has no committed baseline for {check_id} in {path}: "
-                    "this gate has nothing to fire against; record the profile's baselines "
-                    "with pytest suites --update-baselines")
-    return values[check_id]
-
-
 def fixed_calibration(scale: float = 1.0, others_busy: float = 0.0) -> dict:
     """A calibration as stackqual.calibration.measure returns it, of a made-up steady
     machine whose yardsticks take `scale` times as long as the nominal ones."""
@@ -110,15 +95,19 @@ class SuiteRun:
         return record
 
 
-@pytest.fixture
-def run_suite(tmp_path):
-    """Run pytest on the repository's suites in a fresh process (fresh dynamo state), with
-    the committed baselines (read only) and the given fault plugins from selftests/faults;
-    started as a top-level run (its own network guard, not this run's)."""
-    runs = iter(range(100))
+class SuiteRunner:
+    """Runs pytest on the repository's suites in a fresh process (fresh dynamo state), with
+    the committed baselines (read only) and the given fault plugins ("<suite>.<fault>",
+    selftests/faults/); started as a top-level run (its own network guard, not this
+    run's)."""
 
-    def run(*args, faults=(), env=None) -> SuiteRun:
-        report_dir = tmp_path / f"report-{next(runs)}"
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.runs = 0
+
+    def __call__(self, *args, faults=(), env=None) -> SuiteRun:
+        self.runs += 1
+        report_dir = self.tmp_path / f"report-{self.runs}"
         cmd = [sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider",
                "--report-dir", str(report_dir)]
         for fault in faults:
@@ -129,4 +118,19 @@ def run_suite(tmp_path):
         output = proc.stdout + proc.stderr
         assert len(reports) == 1, f"no run report in {report_dir}; output:\n{output}"
         return SuiteRun(proc.returncode, output, json.loads(reports[0].read_text()))
-    return run
+
+    def fires(self, fault, *args, messages=()) -> SuiteRun:
+        """Run a Fault row (selftests.faults.Fault): exactly its number of tests fail, and
+        the output says each of its messages (and `messages`, figures read from a clean
+        run)."""
+        run = self(*fault.selection, *args, faults=fault.plugins, env=fault.env)
+        assert run.returncode == 1, run.output
+        assert run.report["outcomes"] == {"failed": fault.failures}, run.output
+        for message in (*fault.messages, *messages):
+            assert message in run.output, f"{message!r} not in the output:\n{run.output}"
+        return run
+
+
+@pytest.fixture
+def run_suite(tmp_path) -> SuiteRunner:
+    return SuiteRunner(tmp_path)

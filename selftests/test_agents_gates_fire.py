@@ -4,36 +4,39 @@ and a swallowed network call is caught and named."""
 
 import pytest
 
+from selftests.faults import Fault
+from suites.agents.cases import BY_ID
+
 pytestmark = pytest.mark.slow
 
 AGENTS = "suites/agents"
 
-# fault plugin, framework package, test that must fail, text the diff must show
+# Each fault's one message: the text of the changed line, which the diff must show added.
 TEMPLATES = [
-    pytest.param("dspy_field_header", "dspy",
-                 f"{AGENTS}/test_dspy.py::test_prompt_and_typed_prediction[predict-chat]",
-                 "[[ # question # ]]", id="dspy-adapter-field-header"),
-    pytest.param("haystack_prompt_template", "haystack",
-                 f"{AGENTS}/test_haystack.py::test_prompt_builder_renders_documents",
-                 "Be concise.", id="haystack-template"),
-    pytest.param("langgraph_system_prompt", "langgraph",
-                 f"{AGENTS}/test_langgraph.py::test_react_agent_trace_and_prompts",
-                 "Think step by step.", id="langgraph-system-prompt"),
-    pytest.param("crewai_prompt_slice", "crewai",
-                 f"{AGENTS}/test_crewai.py::test_sequential_crew",
-                 "Always be polite.", id="crewai-prompt-slice"),
+    Fault(id="dspy-adapter-field-header", plugins=("agents.dspy_field_header",),
+          selection=(f"{AGENTS}/test_dspy.py::test_prompt_and_typed_prediction[predict-chat]",),
+          messages=("[[ # question # ]]",)),
+    Fault(id="haystack-template", plugins=("agents.haystack_prompt_template",),
+          selection=(f"{AGENTS}/test_haystack.py::test_prompt_builder_renders_documents",),
+          messages=("Be concise.",)),
+    Fault(id="langgraph-system-prompt", plugins=("agents.langgraph_system_prompt",),
+          selection=(f"{AGENTS}/test_langgraph.py::test_react_agent_trace_and_prompts",),
+          messages=("Think step by step.",)),
+    Fault(id="crewai-prompt-slice", plugins=("agents.crewai_prompt_slice",),
+          selection=(f"{AGENTS}/test_crewai.py::test_sequential_crew",),
+          messages=("Always be polite.",)),
 ]
 
 
-@pytest.mark.parametrize("fault,package,nodeid,changed", TEMPLATES)
-def test_changed_prompt_template_fails_its_snapshot(run_suite, fault, package, nodeid, changed):
-    pytest.importorskip(package, reason=f"{package} not installed: `pip install -e '.[agents]'`")
-    clean = run_suite(nodeid)
+@pytest.mark.parametrize("fault", [f.param() for f in TEMPLATES])
+def test_changed_prompt_template_fails_its_snapshot(run_suite, fault):
+    framework = BY_ID[fault.id.split("-")[0]]
+    pytest.importorskip(framework.module, reason=framework.not_installed)
+    clean = run_suite(*fault.selection)
     assert clean.returncode == 0, clean.output
-    run = run_suite(nodeid, "-vvv", faults=[fault])  # the whole diff (run_suite adds -q)
-    assert run.returncode == 1, run.output
-    assert run.report["outcomes"] == {"failed": 1}, run.output
+    run = run_suite.fires(fault, "-vvv")  # the whole diff (run_suite adds -q)
     assert "1 snapshot failed" in run.output, run.output
+    [changed] = fault.messages
     added = [line for line in run.output.splitlines()
              if line.lstrip("E ").startswith("+") and changed in line]
     assert added, f"the diff does not show the changed line ({changed!r}):\n{run.output}"
@@ -42,7 +45,7 @@ def test_changed_prompt_template_fails_its_snapshot(run_suite, fault, package, n
 def test_swallowed_network_call_is_caught_and_named(run_suite):
     pytest.importorskip("dspy", reason="dspy not installed: `pip install -e '.[agents]'`")
     run = run_suite(f"{AGENTS}/test_dspy.py::test_prompt_and_typed_prediction[predict-chat]",
-                    faults=["network_call_swallowed"])
+                    faults=["agents.network_call_swallowed"])
     assert run.returncode == 1, run.output
     assert ("network access attempted, and refused by stackqual's network guard (tests run "
             "offline): connection to 127.0.0.2:443" in run.output), run.output

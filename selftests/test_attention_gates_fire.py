@@ -11,7 +11,7 @@ NUMERICS = "suites/attention/test_numerics.py::test_backend_is_as_close_to_fp64_
 
 def test_forced_math_fails_the_dispatch_check_naming_case_and_backends(run_suite):
     run = run_suite(f"{DISPATCH}[plain-bf16-cpu]", f"{DISPATCH}[dropout-bf16-cpu]",
-                    faults=["sdpa_forced_math"])
+                    faults=["attention.sdpa_forced_math"])
     assert run.returncode == 1, run.output
     assert run.report["outcomes"] == {"failed": 1, "passed": 1}, run.output
     assert ("test_backend_follows_the_rules_and_the_profile_table[plain-bf16-cpu]: SDPA ran "
@@ -26,7 +26,7 @@ def test_forced_math_against_the_recorded_table_fails_as_fused_to_math(run_suite
     """With the documented rules switched off, the committed profile table alone must
     catch a fused kernel going to math."""
     run = run_suite(f"{DISPATCH}[plain-fp32-cpu]",
-                    faults=["sdpa_rules_allow_math", "sdpa_forced_math"])
+                    faults=["attention.sdpa_rules_allow_math", "attention.sdpa_forced_math"])
     assert run.returncode == 1, run.output
     assert "backend is 'math', the baseline recorded on profile" in run.output
     assert "is 'flash_cpu'" in run.output
@@ -38,10 +38,10 @@ def test_perturbed_backend_fails_numerics_beyond_the_bound_only(run_suite, case)
     clean = run_suite(f"{NUMERICS}[{case}]")
     assert clean.returncode == 0, clean.output
     bound = clean.check("error_vs_fp64")["details"]["output"]["bound"]
-    within = run_suite(f"{NUMERICS}[{case}]", faults=["perturb_attention_backend"],
+    within = run_suite(f"{NUMERICS}[{case}]", faults=["attention.perturb_attention_backend"],
                        env={"STACKQUAL_FAULT_OFFSET": repr(0.25 * bound)})
     assert within.returncode == 0, f"offset 0.25 x bound should pass:\n{within.output}"
-    beyond = run_suite(f"{NUMERICS}[{case}]", faults=["perturb_attention_backend"],
+    beyond = run_suite(f"{NUMERICS}[{case}]", faults=["attention.perturb_attention_backend"],
                        env={"STACKQUAL_FAULT_OFFSET": repr(2.0 * bound)})
     assert beyond.returncode == 1, beyond.output
     assert "flash_cpu (" in beyond.output

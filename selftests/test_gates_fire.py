@@ -3,6 +3,8 @@ fault it exists to catch is injected (selftests/faults/), with a message that sa
 
 import pytest
 
+from selftests.faults import Fault
+
 pytestmark = pytest.mark.slow
 
 PARITY = "suites/compile/test_parity.py::test_compiled_matches_eager_against_fp64"
@@ -18,10 +20,10 @@ def test_perturbed_compiled_output_fails_parity_beyond_the_bound_only(run_suite)
     for check_id, bound in bounds.items():
         case = check_id.split("[")[1].split("]")[0]
         nodeid = f"{PARITY}[{case}]"
-        within = run_suite(nodeid, faults=["perturb_compiled_output"],
+        within = run_suite(nodeid, faults=["compile.perturb_compiled_output"],
                            env={"STACKQUAL_FAULT_OFFSET": repr(0.5 * bound)})
         assert within.returncode == 0, f"offset 0.5 x bound should pass:\n{within.output}"
-        beyond = run_suite(nodeid, faults=["perturb_compiled_output"],
+        beyond = run_suite(nodeid, faults=["compile.perturb_compiled_output"],
                            env={"STACKQUAL_FAULT_OFFSET": repr(2.0 * bound)})
         assert beyond.returncode == 1, f"offset 2 x bound should fail:\n{beyond.output}"
         assert f"{case}]: compiled (backend=inductor, mode=default" in beyond.output
@@ -30,39 +32,37 @@ def test_perturbed_compiled_output_fails_parity_beyond_the_bound_only(run_suite)
         assert beyond.check("parity_vs_fp64")["verdict"] == "fail"
 
 
-GRAPH_BREAKS = ["suites/compile/test_dynamo.py::test_graph_breaks_do_not_grow", "-k", "mlp-cpu"]
-RECOMPILES = ["suites/compile/test_dynamo.py::test_recompiles_do_not_grow", "-k", "mlp-cpu"]
-DETERMINISM = [f"{PARITY}[mlp-aot_eager-default-fp32-cpu-inference]"]
-FAST_PATH = ["suites/compile/test_parity.py::test_eager_takes_the_path_under_test"]
+GRAPH_BREAKS = ("suites/compile/test_dynamo.py::test_graph_breaks_do_not_grow", "-k", "mlp-cpu")
+RECOMPILES = ("suites/compile/test_dynamo.py::test_recompiles_do_not_grow", "-k", "mlp-cpu")
+DETERMINISM = (f"{PARITY}[mlp-aot_eager-default-fp32-cpu-inference]",)
+FAST_PATH = ("suites/compile/test_parity.py::test_eager_takes_the_path_under_test",)
 
-# fault plugin, what to run, how many tests must fail, what the failure must say
 FAULTS = [
-    pytest.param("add_graph_break", GRAPH_BREAKS, 2, [
-        "graph_breaks = 1, more than the baseline 0 recorded on profile",
-        "Break reasons: 1x Call to `torch._dynamo.graph_break()`"], id="extra-graph-break"),
-    pytest.param("nested_graph_break", GRAPH_BREAKS, 2, [
-        "dynamo captured no graph at all, so the compiled model runs entirely eager"],
-        id="break-that-leaves-no-graph"),
-    pytest.param("branch_on_batch_parity", RECOMPILES, 2, [
-        "dynamic=None]: recompiles = 2, more than the baseline 1",
-        "dynamic=True]: recompiles = 1, more than the baseline 0"], id="extra-recompile"),
-    pytest.param("recompile_every_batch", RECOMPILES, 2, [
-        "dynamic=None: dynamo's recompile limit (8) was hit at batch size",
-        "dynamic=True: dynamo's recompile limit (8) was hit at batch size",
-        "past it the compiled model silently runs eager"], id="recompile-limit-hit"),
-    pytest.param("nondeterministic_model", DETERMINISM, 1, [
-        "eager is not deterministic, so compiled cannot be judged: output differs between two "
-        "eager runs"], id="non-deterministic-eager"),
-    pytest.param("fastpath_off", FAST_PATH, 1, [
-        "eager inference did not run aten::_transformer_encoder_layer_fwd"],
-        id="fast-path-not-taken"),
+    Fault(id="extra-graph-break", plugins=("compile.add_graph_break",), selection=GRAPH_BREAKS,
+          failures=2, messages=(
+              "graph_breaks = 1, more than the baseline 0 recorded on profile",
+              "Break reasons: 1x Call to `torch._dynamo.graph_break()`")),
+    Fault(id="break-that-leaves-no-graph", plugins=("compile.nested_graph_break",),
+          selection=GRAPH_BREAKS, failures=2, messages=(
+              "dynamo captured no graph at all, so the compiled model runs entirely eager",)),
+    Fault(id="extra-recompile", plugins=("compile.branch_on_batch_parity",),
+          selection=RECOMPILES, failures=2, messages=(
+              "dynamic=None]: recompiles = 2, more than the baseline 1",
+              "dynamic=True]: recompiles = 1, more than the baseline 0")),
+    Fault(id="recompile-limit-hit", plugins=("compile.recompile_every_batch",),
+          selection=RECOMPILES, failures=2, messages=(
+              "dynamic=None: dynamo's recompile limit (8) was hit at batch size",
+              "dynamic=True: dynamo's recompile limit (8) was hit at batch size",
+              "past it the compiled model silently runs eager")),
+    Fault(id="non-deterministic-eager", plugins=("compile.nondeterministic_model",),
+          selection=DETERMINISM, messages=(
+              "eager is not deterministic, so compiled cannot be judged: output differs "
+              "between two eager runs",)),
+    Fault(id="fast-path-not-taken", plugins=("compile.fastpath_off",), selection=FAST_PATH,
+          messages=("eager inference did not run aten::_transformer_encoder_layer_fwd",)),
 ]
 
 
-@pytest.mark.parametrize("fault,selection,failures,messages", FAULTS)
-def test_gate_fires(run_suite, fault, selection, failures, messages):
-    run = run_suite(*selection, faults=[fault])
-    assert run.returncode == 1, run.output
-    assert run.report["outcomes"] == {"failed": failures}, run.output
-    for message in messages:
-        assert message in run.output, f"{message!r} not in the output:\n{run.output}"
+@pytest.mark.parametrize("fault", [f.param() for f in FAULTS])
+def test_gate_fires(run_suite, fault):
+    run_suite.fires(fault)

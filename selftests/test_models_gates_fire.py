@@ -4,60 +4,63 @@ which implementation ran."""
 
 import pytest
 
-from selftests.conftest import committed_baseline
+from selftests.faults import Fault
 from suites.models import loading
 
 ACCURACY = "suites/models/test_accuracy.py::test_accuracy_at_least_expected"
 LABELS = "suites/models/test_accuracy.py::test_positive_class_is_the_datasets_positive_label"
+SCALING = "suites/models/test_scaling.py::test_cost_grows_with_length_as_theory_says"
+MEMORY = "suites/models/test_cost.py::test_peak_memory_holds_against_baseline"
+
+
+def clean_figure(run_suite, nodeid: str, metric: str):
+    """The baseline a gate compares with, as a clean run of the same test reports it."""
+    clean = run_suite(nodeid)
+    assert clean.returncode == 0, clean.output
+    return clean.check(metric)["expected"]
 
 
 @pytest.mark.slow
 def test_swapped_labels_fail_accuracy_and_the_label_check(run_suite):
-    run = run_suite(f"{ACCURACY}[tiny-bert]", f"{LABELS}[tiny-bert]", faults=["swapped_labels"])
-    assert run.returncode == 1, run.output
-    assert run.report["outcomes"] == {"failed": 2}, run.output
-    assert "test_accuracy_at_least_expected[tiny-bert]: accuracy = 0.1" in run.output
-    accuracy = committed_baseline("models", "test_accuracy.py::"
-                                  "test_accuracy_at_least_expected[tiny-bert]#accuracy")
-    assert f"the whole interval is below the baseline {accuracy}" in run.output
-    assert "its output 1 means negative (labels swapped)" in run.output
+    accuracy = clean_figure(run_suite, f"{ACCURACY}[tiny-bert]", "accuracy")
+    run_suite.fires(
+        Fault(id="swapped-labels", plugins=("models.swapped_labels",),
+              selection=(f"{ACCURACY}[tiny-bert]", f"{LABELS}[tiny-bert]"), failures=2,
+              messages=("test_accuracy_at_least_expected[tiny-bert]: accuracy = 0.1",
+                        "its output 1 means negative (labels swapped)")),
+        messages=[f"the whole interval is below the baseline {accuracy}"])
 
 
 @pytest.mark.slow
 def test_unstratified_sample_of_the_sorted_split_is_caught(run_suite):
-    run = run_suite(f"{ACCURACY}[tiny-bert]", faults=["unstratified_sampling"])
-    assert run.returncode == 1, run.output
-    assert "is {'neg': 1.0, 'pos': 0.0}: the smaller class is 0.0%, under 40%" in run.output
-    assert "the test split is sorted by label, so sample it stratified" in run.output
+    run = run_suite.fires(Fault(
+        id="unstratified-sample", plugins=("models.unstratified_sampling",),
+        selection=(f"{ACCURACY}[tiny-bert]",), messages=(
+            "is {'neg': 1.0, 'pos': 0.0}: the smaller class is 0.0%, under 40%",
+            "the test split is sorted by label, so sample it stratified")))
     assert run.check("class_balance")["verdict"] == "fail"
 
 
+COST_FAULTS = [
+    Fault(id="sdpa-materialises-attention", plugins=("models.sdpa_materialises_attention",),
+          selection=(f"{SCALING}[tiny-bert-sdpa]",), messages=(
+              "(bert-sdpa, transformers BERT, attn_implementation=sdpa): memory grows as L^1.8",
+              "outside <= 1.2: SDPA's fused kernels never materialise L x L")),
+    Fault(id="memory-hungry-model", plugins=("models.memory_hungry_model",),
+          selection=(f"{MEMORY}[tiny-bert-cpu]",), messages=(
+              "test_peak_memory_holds_against_baseline[tiny-bert-cpu]: peak_memory_bytes = ",
+              "needs more memory for a batch of [32, 256] tokens than before")),
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("fault,selection,messages", [
-    pytest.param("sdpa_materialises_attention",
-                 "suites/models/test_scaling.py::test_cost_grows_with_length_as_theory_says"
-                 "[tiny-bert-sdpa]",
-                 ["(bert-sdpa, transformers BERT, attn_implementation=sdpa): memory grows as "
-                  "L^1.8", "outside <= 1.2: SDPA's fused kernels never materialise L x L"],
-                 id="sdpa-materialises-attention"),
-    pytest.param("memory_hungry_model",
-                 "suites/models/test_cost.py::test_peak_memory_holds_against_baseline"
-                 "[tiny-bert-cpu]",
-                 ["test_peak_memory_holds_against_baseline[tiny-bert-cpu]: peak_memory_bytes = ",
-                  "more than the baseline {peak} +5% = ",
-                  "needs more memory for a batch of [32, 256] tokens than before"],
-                 id="memory-hungry-model"),
-])
-def test_cost_gates_fire(run_suite, fault, selection, messages):
-    if fault == "memory_hungry_model":
-        peak = committed_baseline("models", "test_cost.py::test_peak_memory_holds_against_"
-                                            "baseline[tiny-bert-cpu]#peak_memory_bytes")
-        messages = [m.replace("{peak}", str(peak)) for m in messages]
-    run = run_suite(selection, faults=[fault])
-    assert run.returncode == 1, run.output
-    assert run.report["outcomes"] == {"failed": 1}, run.output
-    for message in messages:
-        assert message in run.output, f"{message!r} not in the output:\n{run.output}"
+@pytest.mark.parametrize("fault", [f.param() for f in COST_FAULTS])
+def test_cost_gates_fire(run_suite, fault):
+    figures = []
+    if fault.id == "memory-hungry-model":
+        peak = clean_figure(run_suite, fault.selection[0], "peak_memory_bytes")
+        figures.append(f"more than the baseline {peak} +5% = ")
+    run_suite.fires(fault, messages=figures)
 
 
 @pytest.mark.slow

@@ -46,7 +46,7 @@ def test_injected_slowdown_is_regressed(run_suite, tmp_path):
     baselines = ["--baselines-dir", str(tmp_path / "baselines")]
     baseline = recorded(run_suite, *baselines).check("speedup")["measured"]
 
-    slowed = compared(run_suite, *baselines, "--benchmark-compare", faults=["slow_compiled"])
+    slowed = compared(run_suite, *baselines, "--benchmark-compare", faults=["compile.slow_compiled"])
     assert slowed.returncode == 1, slowed.output
     check = slowed.check("speedup")
     assert check["verdict"] == "regressed", slowed.output
@@ -65,7 +65,7 @@ def test_injected_speedup_is_improved_never_regressed(run_suite, tmp_path):
     band: with a 20% gain the interval's low end (about +/-5-8% on the 2-vCPU CI VM) sat
     at the band's edge, and "pass" was as right an answer as "improved"."""
     baselines = ["--baselines-dir", str(tmp_path / "baselines")]
-    recorded(run_suite, *baselines, faults=["slow_compiled"],
+    recorded(run_suite, *baselines, faults=["compile.slow_compiled"],
              env={"STACKQUAL_FAULT_SLOWDOWN": "0.4"})
 
     faster = compared(run_suite, *baselines)

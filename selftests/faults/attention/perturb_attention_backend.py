@@ -3,16 +3,18 @@ STACKQUAL_FAULT_OFFSET to its output, as a kernel with a small numerical defect 
 
 import os
 
+from selftests.faults import wrap
+
 OFFSET = float(os.environ["STACKQUAL_FAULT_OFFSET"])
 
 
 def pytest_configure(config):
     from suites.attention import backends
 
-    run = backends.run
+    def perturbing(run):
+        def perturbed(backend, inputs):
+            out = run(backend, inputs)
+            return out if backend == "math" else out + OFFSET
+        return perturbed
 
-    def perturbed(backend, inputs):
-        out = run(backend, inputs)
-        return out if backend == "math" else out + OFFSET
-
-    backends.run = perturbed
+    wrap(backends, "run", perturbing)

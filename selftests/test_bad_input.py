@@ -287,7 +287,7 @@ def test_a_failed_download_says_it_was_tried(monkeypatch):
     monkeypatch.setattr(huggingface_hub, "snapshot_download", no_network)
     monkeypatch.setattr(assets, "_ONLINE", True)
     with pytest.raises(pytest.skip.Exception) as skipped:
-        assets.hub_snapshot("textattack/bert-base-uncased-imdb", "bert-imdb")
+        assets.hub_snapshot(assets.Hub("textattack/bert-base-uncased-imdb"), "bert-imdb")
     message = str(skipped.value)
     assert ("the download (--online) failed: ConnectionError: Failed to resolve "
             "'huggingface.co'") in message

@@ -2,11 +2,16 @@
 
     stackqual qualify [PYTEST ARGS...]   run every suite this machine can run; report written
     stackqual profile                    print the detected profile and the stack fingerprint
+    stackqual fetch-assets [--pin]       download every hub model and dataset the suites name
+                                         into the HF cache (for air-gapped machines to copy);
+                                         --pin writes their commits to suites/hub-revisions.json
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
@@ -28,6 +33,35 @@ def qualify(pytest_args: list[str]) -> int:
     return int(pytest.main(["suites", "-p", "no:cacheprovider", *pytest_args]))
 
 
+def hub_assets() -> dict:
+    """The hub assets the suites declare, from an in-process collection of the suites."""
+    import pytest
+
+    from . import assets
+
+    os.chdir(REPO)
+    # --online: collection must not set HF_HUB_OFFLINE, which huggingface_hub reads once.
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        code = pytest.main(["suites", "--collect-only", "-q", "--online", "-p",
+                            "no:cacheprovider", "-p", "no:syrupy"])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise SystemExit(f"{out.getvalue()}\nstackqual fetch-assets: collecting the suites "
+                         f"failed (exit {code})")
+    return assets.hub_assets()
+
+
+def fetch_assets(pin: bool, dry_run: bool) -> int:
+    from . import assets
+
+    hubs = hub_assets()
+    if dry_run:
+        for name, hub in hubs.items():
+            print(f"{name}: {hub.key} at {hub.revision or 'unpinned (newest)'}")
+        return 0
+    assets.fetch(hubs, pin_to=assets.LOCK if pin else None)
+    return 0
+
+
 def show_profile() -> int:
     from . import profile
 
@@ -42,11 +76,19 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("qualify", help="run every suite this machine can run and write the report")
     sub.add_parser("profile", help="print the detected profile and stack fingerprint")
+    fetch = sub.add_parser("fetch-assets", help="download every hub asset the suites name into "
+                                                "the HF cache (needs network)")
+    fetch.add_argument("--pin", action="store_true",
+                       help="write the commits fetched to suites/hub-revisions.json")
+    fetch.add_argument("--dry-run", action="store_true",
+                       help="list the hub assets and their pinned commits; download nothing")
     args, rest = parser.parse_known_args(argv)
+    if args.command in ("profile", "fetch-assets") and rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "profile":
-        if rest:
-            parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return show_profile()
+    if args.command == "fetch-assets":
+        return fetch_assets(args.pin, args.dry_run)
     return qualify(rest)
 
 

@@ -59,6 +59,8 @@ class State:
 
     def pytest_sessionfinish(self, session):
         ran = bool(self.report.tests)
+        if assets.resolved():  # which commit of each hub asset was loaded
+            self.report.fingerprint["hub_revisions"] = assets.resolved()
         attempts = netguard.take()  # outside any test or collection
         if attempts:
             self._not_done(session, network_message(attempts))

@@ -109,7 +109,7 @@ def small_mamba():
 
 MODELS = {spec.name: spec for spec in (
     ModelSpec("mlp", reference_lab_mlp, lambda b: (_randn(b, 256),), batch=128,
-              description="the reference lab's network: Linear 256->512->512->10, input 128x256"),
+              description="a small launch-bound MLP: Linear 256->512->512->10, input 128x256"),
     ModelSpec("encoder-layer", encoder_layer, lambda b: (_randn(b, 16, 64),), batch=4,
               context=lambda: mha_fastpath(False),
               description="TransformerEncoderLayer, eval fast path off"),

@@ -17,6 +17,9 @@ from stackqual import assets
 from stackqual.cases import param, timing_threads
 
 REPO = Path(__file__).resolve().parents[2]
+# The tokenizer's files of a hub repository whose weights are not wanted.
+TOKENIZER_HUB_FILES = ("tokenizer*.json", "special_tokens_map.json", "vocab.json",
+                       "merges.txt")
 FIXTURES = REPO / "fixtures"
 SEED = 0
 
@@ -34,6 +37,10 @@ class DataSource:
     @property
     def on_hub(self) -> bool:
         return not Path(self.ref).is_absolute()
+
+    @property
+    def hub(self) -> assets.Hub | None:
+        return assets.Hub(self.ref, "dataset", files=("*test-*.parquet",)) if self.on_hub else None
 
 
 FIXTURE_PARQUET = DataSource("fixture-parquet", str(FIXTURES / "data" / "imdb-tiny"),
@@ -65,10 +72,15 @@ class ModelCase:
         return not Path(self.ref).is_absolute()
 
     @property
-    def tokenizer_fallback(self) -> str | None:
+    def hub(self) -> assets.Hub | None:
+        return assets.Hub(self.ref) if self.on_hub else None
+
+    @property
+    def tokenizer_fallback(self) -> assets.Hub | None:
         """Where the tokenizer comes from when the model folder has none: the real Mamba
         classifier was trained with GPT-NeoX's."""
-        return "EleutherAI/gpt-neox-20b" if self.kind == "mamba" else None
+        return (assets.Hub("EleutherAI/gpt-neox-20b", files=TOKENIZER_HUB_FILES)
+                if self.kind == "mamba" else None)
 
 
 FIXTURE_LENGTHS = (256, 512, 1024, 2048)
@@ -187,9 +199,11 @@ def data_folder_lacks(folder: Path) -> str | None:
 
 
 for _m in MODELS:
-    assets.declare(_m.asset, f"a {_m.kind} classifier folder ({_m.ref})", model_folder_lacks(_m))
+    assets.declare(_m.asset, f"a {_m.kind} classifier folder ({_m.ref})", model_folder_lacks(_m),
+                   _m.hub)
     if _m.tokenizer_fallback:
-        assets.declare(f"{_m.asset}-tokenizer", f"a tokenizer folder ({_m.tokenizer_fallback})",
-                       tokenizer_folder_lacks)
+        assets.declare(f"{_m.asset}-tokenizer",
+                       f"a tokenizer folder ({_m.tokenizer_fallback.repo_id})",
+                       tokenizer_folder_lacks, _m.hub and _m.tokenizer_fallback)
 for _d in (FIXTURE_PARQUET, FIXTURE_ACLIMDB, HUB_IMDB):
-    assets.declare(_d.asset, f"an IMDB dataset folder ({_d.ref})", data_folder_lacks)
+    assets.declare(_d.asset, f"an IMDB dataset folder ({_d.ref})", data_folder_lacks, _d.hub)

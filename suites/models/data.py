@@ -58,15 +58,11 @@ def _aclimdb(folder: Path, split: str) -> Split:
 
 @functools.cache
 def load(source: DataSource, split: str = "test") -> Split:
-    folder = assets.local(source.asset) or (None if source.on_hub else Path(source.ref))
-    if folder is None:
-        datasets = pytest.importorskip("datasets", reason="datasets not installed: "
-                                                          "`pip install -e '.[models]'`")
-        try:
-            ds = datasets.load_dataset(source.ref, split=split)
-        except Exception as e:  # offline without a cache: a ConnectionError or a datasets error
-            pytest.skip(assets.unavailable(f"dataset {source.ref}", source.asset, e))
-        return Split(tuple(ds["text"]), tuple(ds["label"]), f"hub {source.ref}")
+    pytest.importorskip("datasets", reason="datasets not installed: `pip install -e "
+                                           "'.[models]'`")
+    # A hub dataset is read from its snapshot at the pinned commit: the HF parquet layout.
+    folder = assets.local(source.asset) or (
+        assets.hub_snapshot(source.hub, source.asset) if source.on_hub else Path(source.ref))
     if (folder / split / "pos").is_dir():
         return _aclimdb(folder, split)
     return _parquet(folder, split)

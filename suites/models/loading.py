@@ -43,7 +43,7 @@ class Loaded:
 def folder(case: ModelCase) -> Path:
     """--asset's folder for the case, else the hub snapshot or the fixture folder."""
     if case.on_hub:
-        return assets.hub_snapshot(case.ref, case.asset)
+        return assets.hub_snapshot(case.hub, case.asset)
     return assets.local(case.asset) or Path(case.ref)
 
 

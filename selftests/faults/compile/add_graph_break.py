@@ -1,4 +1,4 @@
-"""Fault: the reference lab's MLP gets a graph break between its first two layers, in
+"""Fault: the compile suite's MLP gets a graph break between its first two layers, in
 the top-level forward (dynamo splits it into two graphs)."""
 
 import torch

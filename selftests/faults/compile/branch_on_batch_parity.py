@@ -1,4 +1,4 @@
-"""Fault: the reference lab's MLP branches on whether its batch size is even. Dynamo guards
+"""Fault: the compile suite's MLP branches on whether its batch size is even. Dynamo guards
 on the branch, so odd and even batch sizes need separate graphs: one more recompile than
 the baseline, without reaching the recompile limit."""
 

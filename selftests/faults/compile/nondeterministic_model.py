@@ -1,4 +1,4 @@
-"""Fault: the reference lab's MLP adds unseeded noise, so two eager runs differ."""
+"""Fault: the compile suite's MLP adds unseeded noise, so two eager runs differ."""
 
 import torch
 from torch import nn

@@ -1,4 +1,4 @@
-"""Fault: the reference lab's MLP loops over its batch size in Python; range() needs a
+"""Fault: the compile suite's MLP loops over its batch size in Python; range() needs a
 concrete int, so dynamo specializes the graph on it and every batch size compiles again."""
 
 from torch import nn

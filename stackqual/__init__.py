@@ -6,22 +6,29 @@ The harness (this package) is a pytest plugin, one concern per module:
 - baselines  per-profile recorded expectations: read, validate, write atomically under a
              lock, merging with what other runs wrote
 - numerics   compare a result with an fp64 reference, scaled by the trusted path's error
-- policy     every threshold that is policy rather than measurement, with its source
-- gate       the per-test object suites use to record, compare and fail checks
+- policy     the general thresholds that are policy rather than measurement, with their
+             sources (each suite keeps its own in suites/<suite>/policy.py)
+- judge      the baseline gates' verdict rules, as pure functions
+- gate       the per-test object suites use to record, compare and fail checks: one
+             baseline-gate skeleton (`against_baseline`) over the rules of judge
+- cases      the case language of every suite's cases.py: rows with an id, dtype names,
+             device marks, timing thread counts
 - timing     interleaved A/B measurement in one process, and its statistics
 - calibration  yardsticks that tell whether this machine is the one a timing baseline
              was measured on
 - timed      the one place every timed verdict is decided (and its minimum detectable change)
 - perf       the `perf` fixture: timings gated against baselines, handed to pytest-benchmark
-- report     the JSON + Markdown run report
-- plots      the report's figures (matplotlib)
+- report     the JSON + Markdown run report (suites add sections through hookspecs)
+- plots      the report's timing figure (matplotlib)
+- hookspecs  the hooks a suite implements to add to the report
 - benchmarks pytest-benchmark's storage and comparisons, per profile
 - capabilities  skip rules for hardware markers (gpu, min_sm)
-- assets     where models and datasets come from, offline by default (--asset, --online)
+- assets     where models and datasets come from, offline by default (--asset, --online),
+             hub assets at pinned commits (suites/hub-revisions.json)
 - netguard   the network guard: an audit hook refusing anything beyond loopback, children
              included (netguard_child/ carries it into child processes)
 - snapshots  normalisation of what the agents suite snapshots
-- cli        the `stackqual` command (qualify, profile)
+- cli        the `stackqual` command (qualify, profile, fetch-assets)
 - plugin     the pytest hooks that wire the above together
 """
 

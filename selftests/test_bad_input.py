@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from selftests.conftest import REPO, unguarded_environ
+from selftests.support import REPO, unguarded_environ
 from stackqual import assets, baselines, policy
 from stackqual.baselines import BaselineError, BaselineStore
 from stackqual.report import RunReport

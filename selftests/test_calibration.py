@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stackqual import calibration, timed
-from selftests.conftest import SPIN, fixed_calibration
+from selftests.support import SPIN, fixed_calibration
 
 pytest_plugins = ["pytester"]
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from selftests.conftest import REPO, unguarded_environ
+from selftests.support import REPO, unguarded_environ
 from stackqual import assets
 
 BERT = assets.Hub("textattack/bert-base-uncased-imdb")

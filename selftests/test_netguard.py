@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from selftests.conftest import unguarded_environ
+from selftests.support import unguarded_environ
 from stackqual import netguard
 
 pytest_plugins = ["pytester"]

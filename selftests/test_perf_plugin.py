@@ -7,7 +7,7 @@ import json
 import pytest
 from pytest_benchmark.utils import get_machine_id
 
-from selftests.conftest import SPIN
+from selftests.support import SPIN
 from stackqual import baselines, profile, timing
 
 pytest_plugins = ["pytester"]

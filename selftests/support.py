@@ -1,0 +1,97 @@
+"""Helpers of the self-tests: the repository root, spinning for a known time, a child
+environment without this run's network guard, a made-up steady calibration, and runs of
+the real suites in fresh processes with fault plugins (selftests/faults/)."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# The start of a test module for in-process runs (pytester) of the timing gates: a
+# busy-wait of known length, with microsecond precision that time.sleep does not have.
+SPIN = """
+import os, time
+
+def spin(seconds):
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+"""
+
+
+def unguarded_environ() -> dict:
+    """This process's environment without the network guard its children inherit
+    (stackqual.netguard): for a run that must start as a top-level run would."""
+    from stackqual import netguard
+
+    env = {k: v for k, v in os.environ.items() if k != netguard.ENV}
+    path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+            if p and p != str(netguard.CHILD_DIR)]
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join(path)
+    else:
+        env.pop("PYTHONPATH", None)
+    return env
+
+
+def fixed_calibration(scale: float = 1.0, others_busy: float = 0.0) -> dict:
+    """A calibration as stackqual.calibration.measure returns it, of a made-up steady
+    machine whose yardsticks take `scale` times as long as the nominal ones."""
+    from stackqual import calibration
+
+    yardsticks = {y.name: {"median_s": 1e-3 * scale, "noise": 0.01, "rate": round(1 / scale, 3),
+                           "unit": y.unit} for y in calibration.YARDSTICKS}
+    return {"device": "cpu", "threads": 1, "yardsticks": yardsticks,
+            "others_busy": others_busy, "seconds": 0.0}
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    output: str
+    report: dict
+
+    def check(self, metric: str) -> dict:
+        [record] = [c for c in self.report["checks"] if c["metric"] == metric]
+        return record
+
+
+class SuiteRunner:
+    """Runs pytest on the repository's suites in a fresh process (fresh dynamo state), with
+    the committed baselines (read only) and the given fault plugins ("<suite>.<fault>",
+    selftests/faults/); started as a top-level run (its own network guard, not this
+    run's)."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.runs = 0
+
+    def __call__(self, *args, faults=(), env=None) -> SuiteRun:
+        self.runs += 1
+        report_dir = self.tmp_path / f"report-{self.runs}"
+        cmd = [sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider",
+               "--report-dir", str(report_dir)]
+        for fault in faults:
+            cmd += ["-p", f"selftests.faults.{fault}"]
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900,
+                              env={**unguarded_environ(), **(env or {})})
+        reports = list(report_dir.glob("*.json"))
+        output = proc.stdout + proc.stderr
+        assert len(reports) == 1, f"no run report in {report_dir}; output:\n{output}"
+        return SuiteRun(proc.returncode, output, json.loads(reports[0].read_text()))
+
+    def fires(self, fault, *args, messages=()) -> SuiteRun:
+        """Run a Fault row (selftests.faults.Fault): exactly its number of tests fail, and
+        the output says each of its messages (and `messages`, figures read from a clean
+        run)."""
+        run = self(*fault.selection, *args, faults=fault.plugins, env=fault.env)
+        assert run.returncode == 1, run.output
+        assert run.report["outcomes"] == {"failed": fault.failures}, run.output
+        for message in (*fault.messages, *messages):
+            assert message in run.output, f"{message!r} not in the output:\n{run.output}"
+        return run

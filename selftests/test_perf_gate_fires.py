@@ -46,7 +46,8 @@ def test_injected_slowdown_is_regressed(run_suite, tmp_path):
     baselines = ["--baselines-dir", str(tmp_path / "baselines")]
     baseline = recorded(run_suite, *baselines).check("speedup")["measured"]
 
-    slowed = compared(run_suite, *baselines, "--benchmark-compare", faults=["compile.slow_compiled"])
+    slowed = compared(run_suite, *baselines, "--benchmark-compare",
+                      faults=["compile.slow_compiled"])
     assert slowed.returncode == 1, slowed.output
     check = slowed.check("speedup")
     assert check["verdict"] == "regressed", slowed.output

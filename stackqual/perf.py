@@ -106,8 +106,8 @@ class PerfGate:
                    for key in HARDWARE_KEYS if fingerprint.get(key) != here.get(key)]
         self._require_equivalent(metric, now, reasons, details=details)
         tol, tol_source = policy.perf_tolerance(tolerance, self.options.tolerances)
-        return timed.Band(float(value), tol, higher_is_better,
-                          f"baseline {gate.baseline_path}; tolerance {tol:.0%} ({tol_source})", unit)
+        source = f"baseline {gate.baseline_path}; tolerance {tol:.0%} ({tol_source})"
+        return timed.Band(float(value), tol, higher_is_better, source, unit)
 
     def _require_equivalent(self, metric: str, now: dict, reasons: tuple | list = (),
                             when: str = "", details: dict | None = None) -> None:

@@ -228,9 +228,10 @@ class SpeedCase:
 # CPU (in CI): the CPU flash kernel against math at L=1024, where the 2-core machine times
 # it in a few seconds. At L=512 math's time depended on what the process had run before
 # (9-17 ms per call, 8 MB score matrices and glibc's allocator state; flash steady at
-# 6 ms), too unsteady for a 10% gate; at 1024 both sides held within 3%. CUDA: flash (FA2 in SDPA) against math up to 4k (math materialises the
-# b*h*s*s score matrix: 16 GB in bf16 at 16k tokens of 4k), and FA3 against FA2 from 1k to
-# 16k, head_dim 64 and 128, causal or not.
+# 6 ms), too unsteady for a 10% gate; at 1024 both sides held within 3%. CUDA: flash (FA2
+# in SDPA) against math up to 4k (math materialises the b*h*s*s score matrix: 16 GB in
+# bf16 at 16k tokens of 4k), and FA3 against FA2 from 1k to 16k, head_dim 64 and 128,
+# causal or not.
 SPEED_CASES = (
     [SpeedCase(baseline="math", candidate="flash_cpu", seq=1024, head_dim=64, causal=causal,
                dtype=torch.float32, device="cpu", threads=timing_threads("cpu"))

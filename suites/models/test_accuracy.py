@@ -4,8 +4,8 @@ On a seeded, stratified sample of the test split (max_length 256, batch 32): the
 positive class is the dataset's positive label (checked, not assumed); its accuracy is at
 least the expected value, allowing for the sample's binomial confidence interval (the
 profile's baseline for fixture models, the model card for the hub checkpoints:
-suites/models/policy.py MODEL_ACCURACY_FLOOR); BERT's attn_implementation variants predict the same labels;
-and the Mamba checkpoint gives the same logits through mamba_ssm as through transformers.
+suites/models/policy.py MODEL_ACCURACY_FLOOR); BERT's attn_implementation variants predict
+the same labels; and the Mamba checkpoint gives the same logits through mamba_ssm as through transformers.
 """
 
 import pytest
@@ -65,7 +65,8 @@ def test_accuracy_at_least_expected(case, gate, load_model):
         gate.require("accuracy_floor", interval.high >= value, measured=round(accuracy, 4),
                      expected=f">= {value}", source=source, details=details,
                      message=f"{described}: the whole interval is below {value} ({source})")
-        if not (gate.has_baseline("accuracy") or gate.update):  # the model card's floor is the gate until then
+        # the model card's floor is the gate until this profile has a baseline
+        if not (gate.has_baseline("accuracy") or gate.update):
             gate.info("accuracy", round(accuracy, 4), **details)
             return
     gate.at_least_baseline("accuracy", round(accuracy, 4), low=interval.low,

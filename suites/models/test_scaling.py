@@ -79,7 +79,8 @@ def test_cost_grows_with_length_as_theory_says(row, gate, load_model):
         series = seconds if metric == "time" else peaks
         gate.require(
             f"{metric}_exponent", inside, measured=round(k, 3), expected=bounds,
-            source=f"suites/models/policy.py SCALING_EXPONENT: {why}", details={"path": loaded.path},
+            source=f"suites/models/policy.py SCALING_EXPONENT: {why}",
+            details={"path": loaded.path},
             message=f"{case.name} ({variant}, {loaded.path}): {metric} grows as L^{k:.2f} over "
                     f"L = {lengths} (batch {case.scaling_batch}; {metric} "
                     f"{[f'{v:.4g}' for v in series]}), outside {bounds}: {why}")

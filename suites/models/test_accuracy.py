@@ -5,7 +5,8 @@ positive class is the dataset's positive label (checked, not assumed); its accur
 least the expected value, allowing for the sample's binomial confidence interval (the
 profile's baseline for fixture models, the model card for the hub checkpoints:
 suites/models/policy.py MODEL_ACCURACY_FLOOR); BERT's attn_implementation variants predict
-the same labels; and the Mamba checkpoint gives the same logits through mamba_ssm as through transformers.
+the same labels; and the Mamba checkpoint gives the same logits through mamba_ssm as
+through transformers.
 """
 
 import pytest

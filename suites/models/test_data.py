@@ -31,7 +31,8 @@ def test_parquet_and_aclimdb_layouts_hold_the_same_reviews(gate):
 def test_fixture_corpus_is_what_its_generator_writes(gate):
     """fixtures/data is generated, not hand-edited: the generator reproduces it."""
     pytest.importorskip("vaderSentiment", reason="vaderSentiment not installed (the "
-                                                 "generator's lexicon): `pip install -e '.[models]'`")
+                                                 "generator's lexicon): "
+                                                 "`pip install -e '.[models]'`")
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("make_imdb", FIXTURES / "make_imdb.py")

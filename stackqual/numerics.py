@@ -8,8 +8,9 @@ from the fp64 reference, as PyTorch's own accuracy check does (torch._dynamo.uti
 (attention backends use flash-attention's max-error form of the same idea,
 `judge_max_error`), so a compiled bf16 result that is as close to fp64 as eager bf16
 passes even when allclose(eager, compiled) at a fixed atol would not. m and tol come
-from stackqual.policy. same() first accepts anything allclose(trusted, candidate, atol=tol, rtol=tol); stackqual
-does not, so its rule is never looser than same()'s RMSE test. Without an fp64 reference,
+from stackqual.policy. same() first accepts anything allclose(trusted, candidate,
+atol=tol, rtol=tol); stackqual does not, so its rule is never looser than same()'s RMSE
+test. Without an fp64 reference,
 cosine similarity to the trusted result is the fallback.
 """
 

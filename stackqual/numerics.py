@@ -10,8 +10,7 @@ from the fp64 reference, as PyTorch's own accuracy check does (torch._dynamo.uti
 passes even when allclose(eager, compiled) at a fixed atol would not. m and tol come
 from stackqual.policy. same() first accepts anything allclose(trusted, candidate,
 atol=tol, rtol=tol); stackqual does not, so its rule is never looser than same()'s RMSE
-test. Without an fp64 reference,
-cosine similarity to the trusted result is the fallback.
+test. Without an fp64 reference, cosine similarity to the trusted result is the fallback.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ which implementation ran."""
 import pytest
 
 from selftests.faults import Fault
-from suites.models import loading
+from suites import mamba_kernels
 
 ACCURACY = "suites/models/test_accuracy.py::test_accuracy_at_least_expected"
 LABELS = "suites/models/test_accuracy.py::test_positive_class_is_the_datasets_positive_label"
@@ -73,13 +73,4 @@ def test_every_mamba_measurement_names_the_path_that_ran(run_suite):
     assert {"accuracy", "positive_is_label_1", "throughput_vs_yardstick", "peak_memory_bytes",
             "scaling"} <= {c["metric"] for c in measured}, paths
     for check_id, path in paths.items():
-        assert path == f"transformers MambaModel, {loading.FALLBACK}", (check_id, path)
-
-
-def test_mamba_path_is_kernels_only_with_both_packages_on_cuda(monkeypatch):
-    monkeypatch.setattr(loading.importlib.util, "find_spec", lambda name: object())
-    assert loading.mamba_path("cuda") == loading.KERNELS
-    assert loading.mamba_path("cpu") == loading.FALLBACK
-    monkeypatch.setattr(loading.importlib.util, "find_spec",
-                        lambda name: None if name == "causal_conv1d" else object())
-    assert loading.mamba_path("cuda") == loading.FALLBACK
+        assert path == f"transformers MambaModel, {mamba_kernels.FALLBACK}", (check_id, path)

@@ -69,7 +69,9 @@ def test_measure_times_a_known_ratio():
                        config=TimingConfig(min_rounds=10, sample_s=0.004))
     assert c.low <= c.ratio <= c.high
     assert c.ratio == pytest.approx(2.0, rel=0.1), c.describe()
-    assert c.rounds == 10 and c.calls_per_sample >= 15 and c.stopped == "decided"
+    # each side its own calls per sample: about 4 ms of samples each (10 and 20 calls)
+    assert c.rounds == 10 and c.a.calls >= 7 and c.b.calls >= 15 and c.stopped == "decided"
+    assert c.b.calls >= 1.5 * c.a.calls
     assert c.threads == torch.get_num_threads()
     assert "slow/fast = " in c.describe() and "10 rounds of" in c.describe()
 
@@ -127,3 +129,31 @@ def test_a_thread_count_change_during_the_rounds_is_an_error():
             timing.measure(lambda: None, b, config=TimingConfig(min_rounds=10, sample_s=1e-5))
     finally:
         torch.set_num_threads(threads)
+
+
+def test_each_side_is_calibrated_on_its_own():
+    """A 50 us side against a 5 ms side: one calls-per-sample count for both (set by the
+    fast side) made each slow sample 200 x 5 ms = 1 s; each side its own keeps both near
+    sample_s."""
+    c = timing.measure(lambda: spin(50e-6), lambda: spin(5e-3), names=("fast", "slow"),
+                       config=TimingConfig(min_rounds=4, sample_s=0.01))
+    assert c.a.calls >= 100 and c.b.calls <= 3, (c.a.calls, c.b.calls)
+    assert c.elapsed_s < 2.0, c.describe()
+    assert "rounds of" in c.describe() and "(fast) and" in c.describe()
+
+
+@pytest.mark.parametrize("baseline,measured,verdict", [
+    (0.26, 0.47, "pass"),  # a tiny compile's fixed part moving: within +0.5 s
+    (0.26, 0.80, "regressed"),  # beyond +0.5 s
+    (9.35, 12.0, "pass"),  # a large compile: the 50% band applies
+    (9.35, 14.5, "regressed"),
+])
+def test_a_compile_time_band_is_at_least_its_slack_in_seconds(baseline, measured, verdict):
+    from stackqual import policy, timed
+
+    tol, source = policy.perf_tolerance("compile_s", baseline=baseline)
+    assert tol == max(0.5, 0.5 / baseline)
+    assert ("+0.5 s" in source) == (0.5 / baseline > 0.5)
+    band = timed.Band(baseline, tol, higher_is_better=False, source=source, unit=" s")
+    m = timed.Measured(measured, measured, measured + 0.01, f"compile_s = {measured} s")
+    assert timed.judge("compile_s", m, band).verdict == verdict

@@ -8,8 +8,11 @@ land in one folder and get compared. Here:
 - a saved run's machine info carries the profile, GPU, driver, CUDA and the stack's
   versions (the stackqual fingerprint);
 - comparing with a run recorded on another profile is refused (a usage error), whatever
-  storage or file was named; so is comparing with nothing (an empty folder, a run id that
-  matches no saved run), which pytest-benchmark only warns about;
+  storage or file was named; so is a run id that matches no saved run, which
+  pytest-benchmark only warns about;
+- a profile with no saved run at all (a new machine's first run) still runs: the header
+  and the end of the run say that nothing was compared, name each timed check, and give
+  the command that records a run;
 - saving into the baselines folder is a baseline write, so it needs --update-baselines,
   which also saves the run (`NNNN_baseline.json`) when a benchmark ran, so that
   --benchmark-compare has one;
@@ -28,11 +31,32 @@ import pytest
 DEFAULT_STORAGE = "file://./.benchmarks"  # pytest-benchmark's own default
 
 
+RECORD = "record one with --update-baselines on this hardware (or --benchmark-save)"
+
+
 class BenchmarkGlue:
-    def __init__(self, profile: str, fingerprint: dict, save_to: Path | None):
+    def __init__(self, profile: str, fingerprint: dict, save_to: Path | None,
+                 nothing_saved: str = ""):
         self.profile = profile
         self.fingerprint = fingerprint
         self.save_to = save_to  # --update-baselines: where the run is saved, if any ran
+        self.nothing_saved = nothing_saved  # why --benchmark-compare has nothing to compare
+
+    def pytest_report_header(self, config):
+        if self.nothing_saved:
+            return [f"--benchmark-compare: {self.nothing_saved}: nothing is compared; {RECORD}"]
+        return []
+
+    def pytest_terminal_summary(self, terminalreporter, config):
+        bench = getattr(config, "_benchmarksession", None)
+        if not self.nothing_saved or bench is None:
+            return
+        names = [b.fullname for b in bench.benchmarks if b]
+        terminalreporter.section("benchmark-compare")
+        terminalreporter.line(f"{self.nothing_saved}: none of the {len(names)} timed checks "
+                              f"was compared with a saved run; {RECORD}", yellow=True)
+        for name in names:
+            terminalreporter.line(f"  not compared: {name}")
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session):
@@ -54,12 +78,14 @@ class BenchmarkGlue:
         bench = getattr(session.config, "_benchmarksession", None)
         if bench is None or not bench.compare or bench.compared_mapping:
             return
-        what = ("holds no saved run" if bench.compare is True
-                else f"has no saved run matching {bench.compare!r}")
+        if bench.compare is True:  # the profile's folder holds no run yet: a first run
+            self.nothing_saved = f"{bench.storage} holds no saved run"
+            bench.compare = False
+            return
         raise pytest.UsageError(
-            f"--benchmark-compare: {bench.storage} {what}; record one with --update-baselines "
-            "on this hardware (or --benchmark-save), or name an existing run (the NNNN "
-            "prefix of a file in that folder)")
+            f"--benchmark-compare: {bench.storage} has no saved run matching "
+            f"{bench.compare!r}; {RECORD}, or name an existing run (the NNNN prefix of a "
+            "file in that folder)")
 
     def pytest_benchmark_update_machine_info(self, config, machine_info):
         machine_info["stackqual"] = {"profile": self.profile, "fingerprint": self.fingerprint}
@@ -96,15 +122,19 @@ def configure(config, baselines_dir: Path, cache_dir: Path, profile: str, finger
                 f"--benchmark-save/--benchmark-autosave would write into {folder}, and "
                 "baselines change only with --update-baselines: add it, or pass "
                 "--benchmark-storage to save elsewhere")
+        nothing_saved = ""
         if option.benchmark_compare and not update and not folder.is_dir():
-            raise pytest.UsageError(
-                f"--benchmark-compare: profile {profile!r} has no saved benchmark runs "
-                f"({folder} does not exist); record them with --update-baselines on this "
-                "hardware, or name a run with --benchmark-storage")
+            if option.benchmark_compare is not True:
+                raise pytest.UsageError(
+                    f"--benchmark-compare={option.benchmark_compare}: profile {profile!r} has "
+                    f"no saved benchmark runs ({folder} does not exist); {RECORD}")
+            nothing_saved = f"profile {profile!r} has no saved benchmark run ({folder} does " \
+                            "not exist)"
+            option.benchmark_compare = False  # a first run on this profile: it still runs
         save_to = folder if update and not saving else None
         uses_storage = saving or option.benchmark_compare
         option.benchmark_storage = f"file://{folder if uses_storage else cache_dir}"
     else:
-        save_to = None
-    config.pluginmanager.register(BenchmarkGlue(profile, fingerprint, save_to),
+        save_to, nothing_saved = None, ""
+    config.pluginmanager.register(BenchmarkGlue(profile, fingerprint, save_to, nothing_saved),
                                   "stackqual-benchmarks")

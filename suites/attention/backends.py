@@ -44,11 +44,32 @@ def attend(inputs: Inputs) -> torch.Tensor:
     return F.scaled_dot_product_attention(inputs.q, inputs.k, inputs.v, **inputs.kwargs)
 
 
-# The flash-attn packages, called directly: (module, why it may be missing).
+# The flash-attn packages, called directly: (module, why it may be missing). Both take fp16
+# and bf16 only (flash-attention's README: FlashAttention-2 "Datatype fp16 and bf16";
+# FA3's flash_attn_func the same, plus fp8 forward) and raise RuntimeError otherwise.
+PACKAGE_DTYPES = (torch.float16, torch.bfloat16)
 PACKAGES = {
     "flash_attn": "FlashAttention-2 (`pip install flash-attn`, CUDA sm80+)",
     "flash_attn_interface": "FlashAttention-3 (built from flash-attention/hopper, CUDA sm90)",
 }
+
+
+# FA3 (flash_attn_interface, built from flash-attention's hopper/) runs on Hopper only
+# (flash-attention README: "Requirements: H100 / H800 GPU"); on Blackwell (sm100) it raises.
+PACKAGE_CAPABILITY = {"flash_attn_interface": {(9, 0)}}
+
+
+def package_refusal(backend: str, device: str) -> str | None:
+    """Why a flash-attn package cannot run on this GPU, or None."""
+    allowed = PACKAGE_CAPABILITY.get(backend)
+    if not allowed or device != "cuda":
+        return None
+    major, minor = torch.cuda.get_device_capability()
+    if (major, minor) in allowed:
+        return None
+    wanted = ", ".join(f"sm{a}{b}" for a, b in sorted(allowed))
+    return (f"{backend} runs on {wanted} only (flash-attention README: FlashAttention-3 "
+            f"needs H100/H800); this GPU ({torch.cuda.get_device_name()}) is sm{major}{minor}")
 
 
 class Unsupported(Exception):
@@ -57,6 +78,9 @@ class Unsupported(Exception):
 
 def _package(backend: str, inputs: Inputs) -> torch.Tensor:
     module = importlib.import_module(backend)
+    if inputs.q.dtype not in PACKAGE_DTYPES:
+        raise Unsupported(f"{backend}.flash_attn_func takes fp16 and bf16 only, not "
+                          f"{inputs.q.dtype} (flash-attention README)")
     if inputs.attn_mask is not None or inputs.dropout_p:
         raise Unsupported(f"{backend}.flash_attn_func takes no attn_mask (padding goes "
                           "through its varlen API)")
@@ -141,22 +165,35 @@ CAUSES = {
 }
 
 
-def flash_refusal_cause(case: Case) -> str | None:
-    """Why flash (CPU or CUDA) must refuse this case, as a CAUSES key; None if eligible."""
+# The order in which each flash kernel checks its constraints, and so the cause its
+# warning names first when several fail: use_flash_attention_cpp (sdp_utils_cpp.cpp:
+# dropout ... last-dim stride) on CPU; on CUDA can_use_flash_attention's general
+# constraints (attn_mask, head_dim <= 256, causal with unequal lengths, dtype), then its
+# dense ones (last-dim stride) (cuda/sdp_utils.cpp).
+CHECK_ORDER = {"cpu": ("dropout", "last-dim"),
+               "cuda": ("mask", "head-dim", "causal-unequal", "dtype", "last-dim")}
+
+
+def flash_refusal_causes(case: Case) -> list[str]:
+    """Every reason flash (CPU or CUDA) refuses this case, as CAUSES keys, in the order the
+    kernel checks them; [] if eligible. The CPU flash kernel takes masks, any head_dim,
+    fp32 and causal with unequal lengths."""
     c = case.condition
-    if c.layout == "last-dim-strided":
-        return "last-dim"
-    if case.device == "cpu":  # the CPU flash kernel takes masks, any head_dim, fp32
-        return "dropout" if c.dropout else None
-    if c.mask != "none":
-        return "mask"
-    if case.dtype not in (torch.float16, torch.bfloat16):
-        return "dtype"
-    if c.head_dim > 256:
-        return "head-dim"
-    if c.causal and c.kv_len != SEQ:
-        return "causal-unequal"
-    return None
+    failing = {
+        "dropout": c.dropout > 0,
+        "last-dim": c.layout == "last-dim-strided",
+        "mask": c.mask != "none",
+        "head-dim": c.head_dim > 256,
+        "causal-unequal": c.causal and c.kv_len != SEQ,
+        "dtype": case.dtype not in (torch.float16, torch.bfloat16),
+    }
+    return [cause for cause in CHECK_ORDER[case.device] if failing[cause]]
+
+
+def flash_refusal_cause(case: Case) -> str | None:
+    """The cause forcing flash must name: the first failed check, in the kernel's order."""
+    causes = flash_refusal_causes(case)
+    return causes[0] if causes else None
 
 
 @dataclass(frozen=True)
@@ -175,8 +212,8 @@ def documented(case: Case) -> Rule:
         return Rule(frozenset({"flash_cpu"}), "CPU: the flash kernel takes fp32/bf16/fp16, "
                     "masks, causal and any head_dim; only dropout or a strided last dimension "
                     "send it to math")
-    if cause == "last-dim":
-        return Rule(frozenset({"math"}), CAUSES[cause])
+    if "last-dim" in flash_refusal_causes(case):  # whatever flash names first
+        return Rule(frozenset({"math"}), CAUSES["last-dim"])
     if cause is None:
         return Rule(frozenset({"flash", "cudnn"}), "sm80+, fp16/bf16, no mask, head_dim <= 256: "
                     "a fused flash-class kernel (FlashAttention-2, or cuDNN attention, which "

@@ -30,6 +30,9 @@ def _skip_if_refused(backend: str, inputs: Inputs, case_id: str) -> None:
     if backend in PACKAGES:
         pytest.importorskip(backend, reason=f"{backend} not installed: {PACKAGES[backend]}; "
                                             "the SDPA backends were checked without it")
+        refused = backends.package_refusal(backend, inputs.q.device.type)
+        if refused:
+            pytest.skip(refused)
         return
     with torch.no_grad():
         error, warned = backends.refusal(backend, inputs)

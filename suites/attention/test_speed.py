@@ -25,6 +25,9 @@ def test_fused_attention_speedup_holds_against_baseline(case, perf, gate):
     if case.candidate in PACKAGES:
         pytest.importorskip(case.candidate, reason=f"{case.candidate} not installed: "
                                                    f"{PACKAGES[case.candidate]}")
+        refused = backends.package_refusal(case.candidate, case.device)
+        if refused:
+            pytest.skip(refused)
     inputs = _inputs(case)
     with torch.no_grad(), timing.fixed_threads(case.threads):
         comparison = perf.speed(

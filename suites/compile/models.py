@@ -16,6 +16,7 @@ import pytest
 import torch
 from torch import nn
 
+from suites import mamba_kernels
 from suites.pretrained import minilm_dir
 
 SEED = 0
@@ -61,10 +62,17 @@ class ModelSpec:
     inference_only: str = ""
     description: str = ""
     marks: tuple = field(default_factory=tuple)
+    # The implementation that runs on a device, for the report ("" = the model's own code);
+    # skips with the reason where it cannot run there.
+    runs_on: Callable[[str], str] = lambda device: ""
+    # The context of the fp64 reference run (a path that takes float64).
+    reference_context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+    # Why two eager training runs may differ bitwise on a device ("" = they must not).
+    nondeterministic: Callable[[str], str] = lambda device: ""
 
 
 @_seeded
-def reference_lab_mlp():
+def launch_bound_mlp():
     return nn.Sequential(nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
                          nn.Linear(512, 10))
 
@@ -108,7 +116,7 @@ def small_mamba():
 
 
 MODELS = {spec.name: spec for spec in (
-    ModelSpec("mlp", reference_lab_mlp, lambda b: (_randn(b, 256),), batch=128,
+    ModelSpec("mlp", launch_bound_mlp, lambda b: (_randn(b, 256),), batch=128,
               description="a small launch-bound MLP: Linear 256->512->512->10, input 128x256"),
     ModelSpec("encoder-layer", encoder_layer, lambda b: (_randn(b, 16, 64),), batch=4,
               context=lambda: mha_fastpath(False),
@@ -125,6 +133,10 @@ MODELS = {spec.name: spec for spec in (
               description="pretrained all-MiniLM-L6-v2 (6-layer BERT), SDPA attention, "
                           "padded batch"),
     ModelSpec("mamba", small_mamba, lambda b: (_token_ids(b, 8, 0, 256),), batch=2,
-              description="transformers MambaModel from a config (2 layers, hidden 32); "
-                          "pure-torch path on CPU"),
+              runs_on=mamba_kernels.path, reference_context=mamba_kernels.pure_torch,
+              nondeterministic=lambda device: (mamba_kernels.nondeterministic_backward()
+                                               if device == "cuda" else ""),
+              description="transformers MambaModel from a config (2 layers, hidden 32): "
+                          "mamba_ssm's kernels where transformers binds them, else its "
+                          "pure-torch path (suites/mamba_kernels.py)"),
 )}

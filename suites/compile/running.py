@@ -17,6 +17,24 @@ def compile_model(module: nn.Module, backend: str, mode: str | None):
     return torch.compile(module, backend=BACKENDS[backend], mode=mode)
 
 
+_WARMED: set[str] = set()
+
+
+def warm_inductor(device: str) -> None:
+    """Pay once per process and device what the first inductor compile there pays besides
+    the model's own work, on something tiny: imports and C++ toolchain probes (about 6 s
+    on the 2-core CPU); on CUDA also Triton's start-up and its first kernel build. A cold
+    compile time measured after it is the model's."""
+    if device in _WARMED:
+        return
+    with torch._inductor.config.patch(force_disable_caches=True):
+        torch.compile(lambda x: (x * 2).relu())(torch.ones(8, device=device))
+    if device == "cuda":
+        torch.cuda.synchronize()
+    torch._dynamo.reset()
+    _WARMED.add(device)
+
+
 def to_case(inputs: tuple, dtype: torch.dtype, device: str) -> tuple:
     """Floating inputs take the case's dtype; integer inputs (token ids, masks) stay."""
     return tuple(t.to(device, dtype) if t.is_floating_point() else t.to(device) for t in inputs)

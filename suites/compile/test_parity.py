@@ -21,6 +21,7 @@ pytestmark = pytest.mark.usefixtures("deterministic_algorithms")
 @pytest.mark.parametrize("case", parity_cases())
 def test_compiled_matches_eager_against_fp64(case, gate):
     spec = MODELS[case.model]
+    runs = spec.runs_on(case.device)  # skips where the model's kernels cannot run here
     with spec.context():
         base = spec.build().to(case.device, case.dtype)
         inputs = to_case(spec.inputs(spec.batch), case.dtype, case.device)
@@ -31,10 +32,15 @@ def test_compiled_matches_eager_against_fp64(case, gate):
 
         trusted = eager()
         difference = numerics.first_difference(trusted, eager())
-        gate.require(
-            "eager_deterministic", difference is None, measured=difference or "identical",
-            expected="bitwise identical", source="same() also runs eager twice",
-            message=f"eager is not deterministic, so compiled cannot be judged: {difference}")
+        why = spec.nondeterministic(case.device) if case.training else ""
+        if why:  # the fp64 bound below judges it, with eager's own error as the scale
+            gate.info("eager_deterministic", difference or "identical", note=why)
+        else:
+            gate.require(
+                "eager_deterministic", difference is None, measured=difference or "identical",
+                expected="bitwise identical", source="same() also runs eager twice",
+                message=f"eager is not deterministic, so compiled cannot be judged: "
+                        f"{difference}")
 
         model = copy.deepcopy(base)
         compiled = compile_model(model, case.backend, case.mode_arg)
@@ -45,14 +51,17 @@ def test_compiled_matches_eager_against_fp64(case, gate):
                   note="compile + one run; depends on the inductor cache being warm")
         cudagraph_skips = counters["inductor"]["cudagraph_skips"]
 
-    with mha_fastpath(False):  # the reference is the plain composite path, in float64
+    # the reference is the plain composite path, in float64
+    with mha_fastpath(False), spec.reference_context():
         reference_model = copy.deepcopy(base).to(torch.float64)
         reference = run(reference_model, reference_model,
                         to_case(inputs, torch.float64, case.device),
                         training=case.training, case_dtype=case.dtype)
 
+    judgements = numerics.judge_all(candidate, trusted, reference)
     gate.require_close(
-        "parity_vs_fp64", numerics.judge_all(candidate, trusted, reference),
+        "parity_vs_fp64", judgements,
+        details={**numerics.summary(judgements), **({"path": runs} if runs else {})},
         candidate=f"compiled (backend={case.backend}, mode={case.mode}, {case.dtype}, "
                   f"{case.phase})", trusted="eager", source=policy.RULE_SOURCE)
 

@@ -19,6 +19,10 @@ YARDSTICK_N = 512
 
 def peak_bytes(fn, device: str) -> int:
     if device == "cuda":
+        # Warm up first: the first cuBLAS call on a stream allocates its workspace through
+        # the caching allocator, and it stays; without this the figure depends on whether
+        # an earlier test made that call (`-k peak` alone measured more than the full run).
+        fn()
         torch.cuda.synchronize()
         before = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()

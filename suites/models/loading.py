@@ -4,12 +4,12 @@ BERT: `AutoModelForSequenceClassification.from_pretrained` (hub id or folder) wi
 attn_implementation asked for; max_length is capped at the model's positions. Mamba: the
 checkpoint's own mamba_ssm format into transformers' MambaModel + a linear head
 (mamba_format.py); which path ran (mamba_ssm/causal_conv1d CUDA kernels, or transformers'
-pure-torch fallback) is recorded with every measurement.
+pure-torch fallback, as suites/mamba_kernels.py reads it) is recorded with every
+measurement.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,13 +18,10 @@ import pytest
 import torch
 
 from stackqual import assets
+from suites import mamba_kernels
 
 from . import mamba_format
 from .cases import ModelCase
-
-FALLBACK = "pure-torch fallback"
-KERNELS = "CUDA kernels (mamba_ssm, causal_conv1d)"
-
 
 @dataclass
 class Loaded:
@@ -45,11 +42,6 @@ def folder(case: ModelCase) -> Path:
     if case.on_hub:
         return assets.hub_snapshot(case.hub, case.asset)
     return assets.local(case.asset) or Path(case.ref)
-
-
-def mamba_path(device: str) -> str:
-    kernels = all(importlib.util.find_spec(m) for m in ("mamba_ssm", "causal_conv1d"))
-    return KERNELS if kernels and device == "cuda" else FALLBACK
 
 
 def _tokenizer(case: ModelCase, where: Path):
@@ -81,7 +73,7 @@ def load(case: ModelCase, device: str = "cpu", attn_implementation: str = "sdpa"
                       lambda ids, mask: model(input_ids=ids, attention_mask=mask).logits)
     model = mamba_format.load_transformers(where).to(device)
     return Loaded(case, model, tokenizer, None,
-                  f"transformers MambaModel, {mamba_path(device)}",
+                  f"transformers MambaModel, {mamba_kernels.path(device)}",
                   lambda ids, mask: model(ids))
 
 

@@ -1,7 +1,9 @@
 """Hardware capability markers and the skip they cause, always with a reason and a fix.
 
-    @pytest.mark.gpu          needs a CUDA device
-    @pytest.mark.min_sm(8, 0) needs CUDA compute capability >= 8.0 (implies gpu)
+    @pytest.mark.gpu          needs a CUDA device: the qualification tier (`pytest -m gpu`)
+    @pytest.mark.gpu_full     needs a CUDA device: the rest of the GPU tables (nightly,
+                              `pytest -m gpu_full`)
+    @pytest.mark.min_sm(8, 0) needs CUDA compute capability >= 8.0 (implies a CUDA device)
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import torch
 
 MARKERS = (
-    "gpu: needs a CUDA GPU; the GPU tier is `pytest -m gpu`",
+    "gpu: needs a CUDA GPU; the GPU qualification tier is `pytest -m gpu`",
+    "gpu_full: needs a CUDA GPU; the rest of the GPU tables (nightly), `pytest -m gpu_full`",
     "min_sm(major, minor=0): needs CUDA compute capability >= major.minor (e.g. sm80 for flash)",
     "slow: takes more than a few seconds (compiles, subprocess runs); deselect with -m 'not slow'",
 )
@@ -17,11 +20,12 @@ MARKERS = (
 
 def skip_reason(item) -> str | None:
     """Why this test cannot run on this machine, or None."""
-    needs_gpu = item.get_closest_marker("gpu") or item.get_closest_marker("min_sm")
+    needs_gpu = any(item.get_closest_marker(m) for m in ("gpu", "gpu_full", "min_sm"))
     if needs_gpu and not torch.cuda.is_available():
         return (f"needs a CUDA GPU: torch.cuda.is_available() is False (torch {torch.__version__}, "
                 f"CUDA build {torch.version.cuda}); run the GPU tier on a CUDA machine with "
-                "`pytest -m gpu`, or deselect it with -m 'not gpu'")
+                "`pytest -m gpu` (and -m gpu_full), or deselect it with "
+                "-m 'not gpu and not gpu_full'")
     sm = item.get_closest_marker("min_sm")
     if sm:
         need = (sm.args[0], sm.args[1] if len(sm.args) > 1 else sm.kwargs.get("minor", 0))

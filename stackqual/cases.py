@@ -18,20 +18,26 @@ def dtype_name(dtype: torch.dtype) -> str:
     return DTYPE_NAMES[dtype]
 
 
-def device_marks(device: str, min_sm: tuple[int, int] | None = None) -> tuple:
-    """The marks of a row on `device`: CUDA rows are `gpu` (deselected with -m "not gpu",
-    skipped with the reason without CUDA), and `min_sm` where the kernels under test need a
-    compute capability (stackqual.capabilities)."""
+def device_marks(device: str, min_sm: tuple[int, int] | None = None,
+                 full: bool = False) -> tuple:
+    """The marks of a row on `device`: a CUDA row is `gpu` (the qualification tier,
+    `pytest -m gpu`) or, with `full`, `gpu_full` (the rest of the GPU tables, nightly);
+    either skips with the reason without CUDA; `min_sm` where the kernels under test need
+    a compute capability (stackqual.capabilities)."""
     if device != "cuda":
         return ()
-    return (pytest.mark.gpu,) + ((pytest.mark.min_sm(*min_sm),) if min_sm else ())
+    tier = pytest.mark.gpu_full if full else pytest.mark.gpu
+    return (tier,) + ((pytest.mark.min_sm(*min_sm),) if min_sm else ())
 
 
-def param(row, *more, marks: tuple = (), min_sm: tuple[int, int] | None = None):
+def param(row, *more, marks: tuple = (), min_sm: tuple[int, int] | None = None,
+          full: bool = False):
     """A row as a pytest parameter: its id, its device's marks (a row without a `device`
-    runs anywhere) and any `marks` of its own; `more` values follow the row."""
+    runs anywhere; `full`: a CUDA row outside the qualification tier) and any `marks` of
+    its own; `more` values follow the row."""
     device = getattr(row, "device", "cpu")
-    return pytest.param(row, *more, id=row.id, marks=device_marks(device, min_sm) + marks)
+    return pytest.param(row, *more, id=row.id,
+                        marks=device_marks(device, min_sm, full) + marks)
 
 
 # Timed CPU cases run on one thread. Measured on a shared 2-vCPU machine (docs/timing.md):

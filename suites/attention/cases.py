@@ -19,8 +19,8 @@ SEED = 0
 MIN_SM = (8, 0)
 
 
-def param(row, *more):
-    return cases.param(row, *more, min_sm=MIN_SM)
+def param(row, *more, full: bool = False):
+    return cases.param(row, *more, min_sm=MIN_SM, full=full)
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,10 @@ class HFParityCase:
 
 
 def hf_parity_cases() -> list:
-    return [cases.param(HFParityCase(impl=impl, dtype=dtype, device=device, side=side))
+    """In the GPU qualification tier: each implementation in bf16 with right padding; the
+    other dtypes and left padding are `gpu_full`."""
+    return [cases.param(HFParityCase(impl=impl, dtype=dtype, device=device, side=side),
+                        full=not (dtype == torch.bfloat16 and side == "right"))
             for device, dtypes in HF_DTYPES.items()
             for impl in HF_IMPLEMENTATIONS if not (impl in HF_NEEDS_CUDA and device == "cpu")
             for dtype in dtypes
@@ -246,5 +249,13 @@ SPEED_CASES = (
 )
 
 
+def qualifies(case: SpeedCase) -> bool:
+    """The GPU qualification tier times flash against math and FA3 against FA2 at two
+    lengths each (head_dim 128, no causal mask); the rest of the table is `gpu_full`."""
+    lengths = {"flash": (1024, 4096), "flash_attn_interface": (4096, 16384)}
+    return case.seq in lengths.get(case.candidate, ()) and case.head_dim == 128 and (
+        not case.causal)
+
+
 def speed_cases() -> list:
-    return [param(c) for c in SPEED_CASES]
+    return [param(c, full=not qualifies(c)) for c in SPEED_CASES]

@@ -44,7 +44,7 @@ def test_speedup_holds_against_baseline(case, perf):
 # Dynamo says, once per compile, that caches being off also turns off its profile-guided
 # dynamic shapes: that is the point of a cold compile here.
 @pytest.mark.filterwarnings("ignore:dynamo_pgo force disabled:UserWarning")
-@pytest.mark.parametrize("case", speed_cases())
+@pytest.mark.parametrize("case", speed_cases(compile_time=True))
 def test_compile_time_holds_against_baseline(case, perf):
     """Tracing, lowering and code generation with inductor's caches off (FX graph and
     autotune caches; compiled C++ objects on disk may be reused): the work an upgrade can

@@ -128,7 +128,9 @@ class CostCase:
 
 
 def cost_cases() -> list:
-    return [param(CostCase(model=m, device=device), marks=_marks(m))
+    """On CUDA the fixture models are in the GPU qualification tier, the hub models
+    `gpu_full`."""
+    return [param(CostCase(model=m, device=device), marks=_marks(m), full=m.on_hub)
             for m in MODELS for device in ("cpu", "cuda")]
 
 

@@ -28,7 +28,8 @@ The harness (this package) is a pytest plugin, one concern per module:
 - netguard   the network guard: an audit hook refusing anything beyond loopback, children
              included (netguard_child/ carries it into child processes)
 - snapshots  normalisation of what the agents suite snapshots
-- cli        the `stackqual` command (qualify, profile, fetch-assets)
+- compare    what an upgrade changes, from two run reports
+- cli        the `stackqual` command (qualify, profile, fetch-assets, compare)
 - plugin     the pytest hooks that wire the above together
 """
 

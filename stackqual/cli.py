@@ -5,6 +5,8 @@
     stackqual fetch-assets [--pin]       download every hub model and dataset the suites name
                                          into the HF cache (for air-gapped machines to copy);
                                          --pin writes their commits to suites/hub-revisions.json
+    stackqual compare BASE CANDIDATE     what an upgrade changes, from two run reports (files,
+                                         or folders: their newest); exit 1 when it blocks
 """
 
 from __future__ import annotations
@@ -62,6 +64,27 @@ def fetch_assets(pin: bool, dry_run: bool) -> int:
     return 0
 
 
+def compare_reports(base: str, candidate: str, json_path: str | None,
+                    markdown_path: str | None) -> int:
+    from . import compare
+
+    try:
+        (base_path, base_data), (cand_path, cand_data) = (compare.load(Path(base)),
+                                                          compare.load(Path(candidate)))
+        result = compare.compare(base_data, cand_data, base_path.name, cand_path.name)
+    except compare.CompareError as e:
+        print(f"stackqual compare: {e}", file=sys.stderr)
+        return 4
+    text = compare.markdown(result)
+    print(text, end="")
+    if markdown_path:
+        Path(markdown_path).write_text(text)
+    if json_path:
+        Path(json_path).write_text(json.dumps(compare.to_json(result), indent=2, default=str)
+                                   + "\n")
+    return 1 if result.blocking else 0
+
+
 def show_profile() -> int:
     from . import profile
 
@@ -82,13 +105,20 @@ def main(argv: list[str] | None = None) -> int:
                        help="write the commits fetched to suites/hub-revisions.json")
     fetch.add_argument("--dry-run", action="store_true",
                        help="list the hub assets and their pinned commits; download nothing")
+    comparing = sub.add_parser("compare", help="what an upgrade changes, from two run reports")
+    comparing.add_argument("base", help="the base run's report (or a folder of reports)")
+    comparing.add_argument("candidate", help="the candidate run's report (or folder)")
+    comparing.add_argument("--json", help="also write the comparison as JSON here")
+    comparing.add_argument("--markdown", help="also write the Markdown here")
     args, rest = parser.parse_known_args(argv)
-    if args.command in ("profile", "fetch-assets") and rest:
+    if args.command in ("profile", "fetch-assets", "compare") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "profile":
         return show_profile()
     if args.command == "fetch-assets":
         return fetch_assets(args.pin, args.dry_run)
+    if args.command == "compare":
+        return compare_reports(args.base, args.candidate, args.json, args.markdown)
     return qualify(rest)
 
 

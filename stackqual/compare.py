@@ -1,0 +1,193 @@
+"""`stackqual compare BASE CANDIDATE`: what an upgrade changes, from two run reports of one
+hardware profile (stackqual.report's JSON; a folder means its newest report).
+
+The stack difference comes first ("transformers 5.23.0 -> 5.24.0"), then every change,
+blocking ones first:
+
+- regressed: a check that passed on the base fails (or a timing regressed) on the candidate;
+- capability lost: a test that passed on the base skips on the candidate (a kernel or an
+  attn_implementation the candidate no longer offers);
+- test failed: a test that passed on the base fails without a failed check of its own (a
+  snapshot that changed, an error);
+- then, for review: changed (a categorical value such as the kernel that ran, or a timing
+  the candidate could not judge), improved, fixed, new and gone checks and tests.
+
+Exit status: 1 when anything blocks, 0 otherwise; two reports of different profiles are
+refused (timings and baselines are only compared within one profile).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import profile
+
+FAILING = ("fail", "regressed")
+BLOCKING = ("regressed", "capability lost", "test failed")
+ORDER = ("regressed", "capability lost", "test failed", "changed", "improved", "fixed",
+         "new", "gone")
+
+
+class CompareError(Exception):
+    """Two reports that cannot be compared, or one that cannot be read."""
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # one of ORDER
+    suite: str
+    what: str  # a check id, or a test's node id
+    base: object
+    candidate: object
+    note: str = ""
+
+    @property
+    def blocks(self) -> bool:
+        return self.kind in BLOCKING
+
+
+@dataclass
+class Comparison:
+    base: str
+    candidate: str
+    profile: str
+    stack: list[str]
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> list[Change]:
+        return [c for c in self.changes if c.blocks]
+
+
+def load(path: Path) -> tuple[Path, dict]:
+    """A run report, or the newest one in a folder."""
+    path = Path(path)
+    if path.is_dir():
+        reports = sorted(path.glob("stackqual-*.json"))
+        if not reports:
+            raise CompareError(f"{path}: no stackqual-*.json run report in this folder")
+        path = reports[-1]
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise CompareError(f"{path}: not a readable run report ({e})") from None
+    if not isinstance(data, dict) or not {"profile", "checks", "tests"} <= set(data):
+        raise CompareError(f"{path}: not a stackqual run report (no profile, checks, tests)")
+    return path, data
+
+
+def _suite(nodeid: str) -> str:
+    parts = nodeid.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "suites" else parts[0].split("::")[0]
+
+
+def compare(base: dict, candidate: dict, base_name: str = "base",
+            candidate_name: str = "candidate") -> Comparison:
+    if base["profile"] != candidate["profile"]:
+        raise CompareError(
+            f"the reports are of different hardware profiles ({base['profile']!r} and "
+            f"{candidate['profile']!r}): an upgrade is compared on one machine; run the base "
+            "and the candidate on the same profile")
+    result = Comparison(base_name, candidate_name, base["profile"],
+                        profile.fingerprint_differences(base.get("fingerprint", {}),
+                                                        candidate.get("fingerprint", {})))
+    old = {c["check_id"]: c for c in base["checks"]}
+    new = {c["check_id"]: c for c in candidate["checks"]}
+    failed_by_check = set()
+    stopped = {nodeid for nodeid, t in candidate["tests"].items()
+               if t["outcome"] in ("failed", "skipped")}
+    for cid in sorted(set(old) | set(new)):
+        change = _check_change(old.get(cid), new.get(cid), cid)
+        if change is not None and change.kind == "gone" and old[cid]["nodeid"] in stopped:
+            continue  # its test stopped before it (a failure or skip, listed as such)
+        if change is not None:
+            result.changes.append(change)
+            if change.kind == "regressed":
+                failed_by_check.add(new[cid]["nodeid"])
+    result.changes += _test_changes(base["tests"], candidate["tests"], failed_by_check)
+    result.changes.sort(key=lambda c: (ORDER.index(c.kind), c.suite, c.what))
+    return result
+
+
+def _check_change(b: dict | None, c: dict | None, cid: str) -> Change | None:
+    any_side = c or b
+    suite = any_side["suite"]
+    if b is None:
+        return Change("new", suite, cid, None, c["measured"], c["verdict"])
+    if c is None:
+        return Change("gone", suite, cid, b["measured"], None, b["verdict"])
+    bv, cv = b["verdict"], c["verdict"]
+    if cv in FAILING and bv not in FAILING:
+        return Change("regressed", suite, cid, b["measured"], c["measured"],
+                      c["message"] or f"{bv} -> {cv}")
+    if bv in FAILING and cv not in FAILING:
+        return Change("fixed", suite, cid, b["measured"], c["measured"], f"{bv} -> {cv}")
+    if cv == "changed" or (b["measured"] != c["measured"] and isinstance(c["measured"], str)
+                           and bv == cv == "pass"):
+        return Change("changed", suite, cid, b["measured"], c["measured"],
+                      c["message"] or f"{b['measured']!r} -> {c['measured']!r}")
+    if cv in ("inconclusive", "not-comparable") and bv not in ("inconclusive",
+                                                                "not-comparable"):
+        return Change("changed", suite, cid, b["measured"], c["measured"],
+                      f"{bv} -> {cv}: the candidate's timing was not judged")
+    if cv == "improved" and bv != "improved":
+        return Change("improved", suite, cid, b["measured"], c["measured"], c["message"])
+    return None
+
+
+def _test_changes(old: dict, new: dict, failed_by_check: set) -> list[Change]:
+    changes = []
+    for nodeid in sorted(set(old) | set(new)):
+        b, c = old.get(nodeid), new.get(nodeid)
+        suite = _suite(nodeid)
+        if b is None or c is None:
+            if b is None and c["outcome"] != "skipped":
+                changes.append(Change("new", suite, nodeid, None, c["outcome"]))
+            elif c is None and b["outcome"] != "skipped":
+                changes.append(Change("gone", suite, nodeid, b["outcome"], None))
+            continue
+        if b["outcome"] != "passed" or b["outcome"] == c["outcome"]:
+            if b["outcome"] == "failed" and c["outcome"] == "passed":
+                changes.append(Change("fixed", suite, nodeid, "failed", "passed"))
+            continue
+        if c["outcome"] == "skipped":
+            changes.append(Change("capability lost", suite, nodeid, "passed", "skipped",
+                                  c.get("reason", "")))
+        elif c["outcome"] == "failed" and nodeid not in failed_by_check:
+            changes.append(Change("test failed", suite, nodeid, "passed", "failed",
+                                  c.get("reason", "")))
+    return changes
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def markdown(result: Comparison) -> str:
+    blocking = result.blocking
+    lines = [f"# stackqual compare on `{result.profile}`", "",
+             f"Base `{result.base}`, candidate `{result.candidate}`: "
+             + (f"**{len(blocking)} blocking changes**" if blocking else "nothing blocks")
+             + f", {len(result.changes)} changes in all.", "", "## Stack", ""]
+    lines += [f"- {line}" for line in result.stack] or ["- the same stack"]
+    for suite in sorted({c.suite for c in result.changes}):
+        lines += ["", f"## {suite}", "", "| change | check or test | base | candidate | note |",
+                  "|---|---|---|---|---|"]
+        for c in (c for c in result.changes if c.suite == suite):
+            note = c.note.replace("\n", " ").replace("|", "\\|")
+            lines.append(f"| {'**' + c.kind + '**' if c.blocks else c.kind} | `{c.what}` | "
+                         f"{_cell(c.base)} | {_cell(c.candidate)} | {note[:300]} |")
+    return "\n".join(lines) + "\n"
+
+
+def to_json(result: Comparison) -> dict:
+    return {"base": result.base, "candidate": result.candidate, "profile": result.profile,
+            "stack": result.stack, "blocking": len(result.blocking),
+            "changes": [{**asdict(c), "blocks": c.blocks} for c in result.changes]}

@@ -69,7 +69,7 @@ def test_the_command_exits_1_on_a_block_0_on_none_and_4_on_bad_input(tmp_path):
     def write(name, data):
         folder = tmp_path / name
         folder.mkdir()
-        (folder / f"stackqual-cpu-test-20261128T000000Z.json").write_text(json.dumps(data))
+        (folder / "stackqual-cpu-test-20261128T000000Z.json").write_text(json.dumps(data))
         return folder
     base, cand = write("base", BASE), write("cand", CANDIDATE)
     (tmp_path / "junk.json").write_text("{not json")

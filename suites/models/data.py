@@ -32,7 +32,9 @@ class Split:
 
 
 def _parquet(folder: Path, split: str) -> Split:
-    import datasets
+    datasets = pytest.importorskip("datasets", reason="datasets not installed (it reads the "
+                                                      "parquet layout): `pip install -e "
+                                                      "'.[models]'`")
 
     files = sorted(folder.glob(f"**/{split}-*.parquet"))
     if not files:
@@ -58,8 +60,6 @@ def _aclimdb(folder: Path, split: str) -> Split:
 
 @functools.cache
 def load(source: DataSource, split: str = "test") -> Split:
-    pytest.importorskip("datasets", reason="datasets not installed: `pip install -e "
-                                           "'.[models]'`")
     # A hub dataset is read from its snapshot at the pinned commit: the HF parquet layout.
     folder = assets.local(source.asset) or (
         assets.hub_snapshot(source.hub, source.asset) if source.on_hub else Path(source.ref))

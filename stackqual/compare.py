@@ -1,16 +1,27 @@
 """`stackqual compare BASE CANDIDATE`: what an upgrade changes, from two run reports of one
 hardware profile (stackqual.report's JSON; a folder means its newest report).
 
-The stack difference comes first ("transformers 5.23.0 -> 5.24.0"), then every change,
-blocking ones first:
+The stack difference comes first ("transformers 5.23.0 -> 5.24.0"; each suite's section
+names only the changes of the packages it depends on), then every change, blocking ones
+first:
 
+- environment broken: `pip check` found conflicting requirements in the candidate's
+  environment; its failures may be of the environment, not of the stack;
+- harness incompatible: stackqual reads a private API the candidate renamed
+  (stackqual.incompatible): stackqual must be updated, the stack is not judged there;
+- API incompatible: a framework release lacks a name a test imports, or a call no longer
+  fits its signature (the other frameworks were still run);
 - regressed: a check that passed on the base fails (or a timing regressed) on the candidate;
 - capability lost: a test that passed on the base skips on the candidate (a kernel or an
   attn_implementation the candidate no longer offers);
 - test failed: a test that passed on the base fails without a failed check of its own (a
   snapshot that changed, an error);
-- then, for review: changed (a categorical value such as the kernel that ran, or a timing
-  the candidate could not judge), improved, fixed, new and gone checks and tests.
+- then, for review: changed (a categorical value such as the kernel that ran, a snapshot of
+  a kind reported for review, or a timing the candidate could not judge), improved, fixed,
+  new and gone checks and tests.
+
+A changed snapshot carries the complete unified diff of its file, printed in full after
+its suite's table.
 
 Exit status: 1 when anything blocks, 0 otherwise; two reports of different profiles are
 refused (timings and baselines are only compared within one profile).
@@ -22,12 +33,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import profile
+from . import incompatible, profile
 
 FAILING = ("fail", "regressed")
-BLOCKING = ("regressed", "capability lost", "test failed")
-ORDER = ("regressed", "capability lost", "test failed", "changed", "improved", "fixed",
-         "new", "gone")
+BLOCKING = ("environment broken", incompatible.HARNESS, incompatible.API, "regressed",
+            "capability lost", "test failed")
+ORDER = (*BLOCKING, "changed", "improved", "fixed", "new", "gone")
 
 
 class CompareError(Exception):
@@ -42,6 +53,7 @@ class Change:
     base: object
     candidate: object
     note: str = ""
+    diff: str = ""  # a snapshot's complete unified diff
 
     @property
     def blocks(self) -> bool:
@@ -55,6 +67,7 @@ class Comparison:
     profile: str
     stack: list[str]
     changes: list[Change] = field(default_factory=list)
+    suite_stack: dict[str, list[str]] = field(default_factory=dict)  # its packages' changes
 
     @property
     def blocking(self) -> list[Change]:
@@ -90,9 +103,19 @@ def compare(base: dict, candidate: dict, base_name: str = "base",
             f"the reports are of different hardware profiles ({base['profile']!r} and "
             f"{candidate['profile']!r}): an upgrade is compared on one machine; run the base "
             "and the candidate on the same profile")
+    old_fp, new_fp = base.get("fingerprint", {}), candidate.get("fingerprint", {})
     result = Comparison(base_name, candidate_name, base["profile"],
-                        profile.fingerprint_differences(base.get("fingerprint", {}),
-                                                        candidate.get("fingerprint", {})))
+                        profile.fingerprint_differences(old_fp, new_fp))
+    result.suite_stack = {
+        suite: profile.fingerprint_differences(old_fp, new_fp, packages=tuple(packages))
+        for suite, packages in candidate.get("suite_packages", {}).items()}
+    environment = candidate.get("environment", {})
+    if environment.get("pip_check") == "broken":
+        result.changes.append(Change(
+            "environment broken", "environment", "pip check",
+            base.get("environment", {}).get("pip_check"), "broken",
+            "; ".join(environment.get("problems", [])) + ": the candidate's failures may be "
+            "of its environment, not of the stack; reinstall it and run again"))
     old = {c["check_id"]: c for c in base["checks"]}
     new = {c["check_id"]: c for c in candidate["checks"]}
     failed_by_check = set()
@@ -115,19 +138,19 @@ def _check_change(b: dict | None, c: dict | None, cid: str) -> Change | None:
     any_side = c or b
     suite = any_side["suite"]
     if b is None:
-        return Change("new", suite, cid, None, c["measured"], c["verdict"])
+        return Change("new", suite, cid, None, c["measured"], c["verdict"], _diff(c))
     if c is None:
         return Change("gone", suite, cid, b["measured"], None, b["verdict"])
     bv, cv = b["verdict"], c["verdict"]
     if cv in FAILING and bv not in FAILING:
         return Change("regressed", suite, cid, b["measured"], c["measured"],
-                      c["message"] or f"{bv} -> {cv}")
+                      c["message"] or f"{bv} -> {cv}", _diff(c))
     if bv in FAILING and cv not in FAILING:
         return Change("fixed", suite, cid, b["measured"], c["measured"], f"{bv} -> {cv}")
     if cv == "changed" or (b["measured"] != c["measured"] and isinstance(c["measured"], str)
                            and bv == cv == "pass"):
         return Change("changed", suite, cid, b["measured"], c["measured"],
-                      c["message"] or f"{b['measured']!r} -> {c['measured']!r}")
+                      c["message"] or f"{b['measured']!r} -> {c['measured']!r}", _diff(c))
     if cv in ("inconclusive", "not-comparable") and bv not in ("inconclusive",
                                                                 "not-comparable"):
         return Change("changed", suite, cid, b["measured"], c["measured"],
@@ -137,26 +160,45 @@ def _check_change(b: dict | None, c: dict | None, cid: str) -> Change | None:
     return None
 
 
+def _diff(check: dict) -> str:
+    return (check.get("details") or {}).get("diff", "")
+
+
+def _failure_kind(reason: str) -> str:
+    """What a failed test's reason says it is: an incompatibility, or a failure."""
+    why = reason.split(": ", 1)[-1] if reason.startswith("failed in ") else reason
+    for kind in (incompatible.HARNESS, incompatible.API):
+        if why.startswith(kind):
+            return kind
+    return "test failed"
+
+
 def _test_changes(old: dict, new: dict, failed_by_check: set) -> list[Change]:
     changes = []
+    # Modules the candidate could not import: their tests are not "gone", the module failed.
+    not_imported = {nodeid for nodeid, t in new.items()
+                    if "::" not in nodeid and t["outcome"] == "failed"}
     for nodeid in sorted(set(old) | set(new)):
         b, c = old.get(nodeid), new.get(nodeid)
         suite = _suite(nodeid)
+        if c is not None and c["outcome"] == "failed" and (b is None or b["outcome"] == "passed"):
+            reason = c.get("reason", "")
+            if b is not None or "::" not in nodeid:  # a test that passed, or a module
+                if nodeid not in failed_by_check:
+                    changes.append(Change(_failure_kind(reason), suite, nodeid,
+                                          b and b["outcome"], "failed", reason))
+                continue
         if b is None or c is None:
             if b is None and c["outcome"] != "skipped":
                 changes.append(Change("new", suite, nodeid, None, c["outcome"]))
-            elif c is None and b["outcome"] != "skipped":
+            elif (c is None and b["outcome"] != "skipped"
+                  and nodeid.split("::")[0] not in not_imported):
                 changes.append(Change("gone", suite, nodeid, b["outcome"], None))
             continue
-        if b["outcome"] != "passed" or b["outcome"] == c["outcome"]:
-            if b["outcome"] == "failed" and c["outcome"] == "passed":
-                changes.append(Change("fixed", suite, nodeid, "failed", "passed"))
-            continue
-        if c["outcome"] == "skipped":
+        if b["outcome"] == "failed" and c["outcome"] == "passed":
+            changes.append(Change("fixed", suite, nodeid, "failed", "passed"))
+        elif b["outcome"] == "passed" and c["outcome"] == "skipped":
             changes.append(Change("capability lost", suite, nodeid, "passed", "skipped",
-                                  c.get("reason", "")))
-        elif c["outcome"] == "failed" and nodeid not in failed_by_check:
-            changes.append(Change("test failed", suite, nodeid, "passed", "failed",
                                   c.get("reason", "")))
     return changes
 
@@ -178,16 +220,24 @@ def markdown(result: Comparison) -> str:
              + f", {len(result.changes)} changes in all.", "", "## Stack", ""]
     lines += [f"- {line}" for line in result.stack] or ["- the same stack"]
     for suite in sorted({c.suite for c in result.changes}):
-        lines += ["", f"## {suite}", "", "| change | check or test | base | candidate | note |",
-                  "|---|---|---|---|---|"]
-        for c in (c for c in result.changes if c.suite == suite):
+        lines += ["", f"## {suite}", ""]
+        if suite in result.suite_stack:
+            stack = result.suite_stack[suite]
+            lines += ["Stack changes this suite depends on: "
+                      + ("; ".join(stack) if stack else "none"), ""]
+        lines += ["| change | check or test | base | candidate | note |", "|---|---|---|---|---|"]
+        changes = [c for c in result.changes if c.suite == suite]
+        for c in changes:
             note = c.note.replace("\n", " ").replace("|", "\\|")
             lines.append(f"| {'**' + c.kind + '**' if c.blocks else c.kind} | `{c.what}` | "
                          f"{_cell(c.base)} | {_cell(c.candidate)} | {note[:300]} |")
+        for c in (c for c in changes if c.diff):
+            lines += ["", f"`{c.what}` ({c.kind}):", "", "```diff", c.diff, "```"]
     return "\n".join(lines) + "\n"
 
 
 def to_json(result: Comparison) -> dict:
     return {"base": result.base, "candidate": result.candidate, "profile": result.profile,
-            "stack": result.stack, "blocking": len(result.blocking),
+            "stack": result.stack, "suite_stack": result.suite_stack,
+            "blocking": len(result.blocking),
             "changes": [{**asdict(c), "blocks": c.blocks} for c in result.changes]}

@@ -41,6 +41,7 @@ class State:
     collected: dict = field(default_factory=dict)  # suite -> case ids, before deselection
     stale: dict = field(default_factory=dict)  # suite -> recorded keys no test produces
     rootdir: Path = Path(".")
+    suite_packages: dict = field(default_factory=dict)  # suite -> packages (ini table)
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call" and (not report.skipped or hasattr(report, "wasxfail")):
@@ -49,7 +50,7 @@ class State:
         if report.skipped and isinstance(report.longrepr, tuple):
             reason = report.longrepr[2].removeprefix("Skipped: ")
         elif report.failed:
-            reason = f"failed in {report.when}"
+            reason = f"failed in {report.when}: {failure_line(report)}"
         if report.when == "call" or report.outcome != "passed":
             self.report.add_test(report.nodeid, report.outcome, report.duration, reason)
         if report.when == "call" and report.passed:
@@ -57,11 +58,23 @@ class State:
         elif report.failed:
             self.passed.discard(report.nodeid)
 
+    def pytest_collectreport(self, report):
+        """A module that failed to import (an API incompatible framework release) is a
+        failed entry of its own, with why."""
+        if report.failed:
+            self.report.add_test(report.nodeid, "failed", 0.0,
+                                 f"failed in collection: {failure_line(report)}")
+
     def pytest_sessionfinish(self, session):
         ran = bool(self.report.tests)
         if assets.resolved():  # which commit of each hub asset was loaded
             self.report.fingerprint["hub_revisions"] = assets.resolved()
         attempts = netguard.take()  # outside any test or collection
+        if self.report.environment.get("pip_check") == "broken":
+            self._not_done(session, "environment broken (pip check): "
+                           + "; ".join(self.report.environment["problems"]) + ". Failures in "
+                           "this run may be of the environment, not of the stack; reinstall "
+                           "with the constraints (pip install -c constraints/pinned.txt ...)")
         if attempts:
             self._not_done(session, network_message(attempts))
         self.stale = self.store.stale(self.collected, self._gone)
@@ -191,9 +204,33 @@ def pytest_addoption(parser):
                     help="a local folder for a hub-backed model or dataset, e.g. "
                          "imdb=/data/aclImdb or bert-imdb=/models/bert (repeatable; names in "
                          "each suite's cases)")
+    parser.addini("stackqual_suite_packages", type="linelist", default=[],
+                  help="`suite: package package ...` per line: the packages each suite "
+                       "depends on (stack changes are reported per suite for these)")
     group.addoption("--online", action="store_true",
                     help="let hub-backed cases download models and datasets (default: "
                          "offline, HF_HUB_OFFLINE=1: the local HF cache or --asset only)")
+
+
+def failure_line(report) -> str:
+    """The line that says why a test (or a module's collection) failed: the exception's
+    message, or the first line of a pytest.fail(pytrace=False) message."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else report.longreprtext
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0][:400] if lines else ""
+
+
+def suite_packages(config) -> dict[str, tuple[str, ...]]:
+    """The ini table `stackqual_suite_packages` (pyproject.toml) as suite -> packages."""
+    table = {}
+    for line in config.getini("stackqual_suite_packages"):
+        suite, sep, packages = line.partition(":")
+        if not sep or not suite.strip() or not packages.split():
+            raise pytest.UsageError(f"stackqual_suite_packages: {line!r} is not "
+                                    "`suite: package package ...`")
+        table[suite.strip()] = tuple(packages.split())
+    return table
 
 
 def network_message(attempts: list[str]) -> str:
@@ -339,6 +376,9 @@ def pytest_configure(config):
         report=RunReport(prof, fp, ["pytest", *config.invocation_params.args]),
         update=update, report_dir=report_dir, perf=_perf_options(config, fp), rootdir=rootdir)
     state.report.calibrations = state.perf.calibrations
+    state.suite_packages = suite_packages(config)
+    state.report.suite_packages = {k: list(v) for k, v in state.suite_packages.items()}
+    state.report.environment = profile.environment_check()
     config.stash[STATE] = state
     config.pluginmanager.register(state, "stackqual-state")
     benchmarks.configure(config, baselines_root, rootdir / ".stackqual-cache" / "benchmarks",
@@ -369,8 +409,13 @@ def pytest_report_header(config):
     if not state.store.files and not state.update:
         lines.append(f"stackqual: no baselines recorded for profile {state.profile!r}: baseline "
                      "checks will skip; record them with --update-baselines")
+    environment = state.report.environment
+    if environment.get("pip_check") != "ok":
+        lines.append(f"stackqual: environment {environment.get('pip_check')} (pip check): "
+                     + "; ".join(environment.get("problems") or [environment.get("why", "")]))
     for suite, bf in sorted(state.store.files.items()):
-        diffs = profile.fingerprint_differences(bf.fingerprint, fp)
+        diffs = profile.fingerprint_differences(bf.fingerprint, fp,
+                                                packages=state.suite_packages.get(suite))
         if diffs:
             lines.append(f"stackqual: {shown(bf.path)} was recorded under another stack: "
                          + "; ".join(diffs))

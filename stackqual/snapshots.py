@@ -1,5 +1,6 @@
 """Snapshots of what a framework produces (prompts, parsed outputs, traces, graphs):
-one normaliser, and syrupy JSON snapshots kept per framework version.
+one normaliser, syrupy JSON snapshots kept per framework version, and one file per kind of
+artifact, each kind with its severity.
 
 Normalising: the only run-to-run differences are ids (uuid4/uuid6, checkpoint ids,
 Haystack's default index), timestamps and float noise. Ids and timestamps are replaced by
@@ -13,17 +14,33 @@ Versions: snapshots live next to the suite, in `__snapshots__/<framework>-<major
 snapshot from an unused one). A run reads the folder of the installed version, or else
 that of the newest older version recorded, so a run on a newer release compares against
 the last recorded artifacts and its diff shows exactly what the upgrade changed;
-`--snapshot-update` writes the installed version's folder. Each test module has its own
-subfolder, each snapshot its own file.
+`--snapshot-update` writes the installed version's folder and never touches another one.
+Each test module has its own subfolder, each snapshot its own file.
+
+Kinds: a test hands over its artifacts by kind (`Snapshots.check(messages=..., outputs=...)`),
+each stored as `<test>[<kind>].json`. The suite's policy says which kinds block (what the LM
+is sent, what the application reads) and which are reported for review (events, drawings,
+serialisation): a changed blocking kind fails the test; a changed review kind is reported
+"changed" and the test passes. Either way the run report carries the complete unified diff
+of the stored file against this run's (syrupy's own assertion diff shows a window after the
+first difference, and pytest truncates it).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+import warnings
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import pytest
+from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
+from syrupy.location import PyTestLocation
+
+from . import incompatible
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
@@ -94,14 +111,100 @@ def snapshot_folder(root: Path, framework: str, installed: str, updating: bool) 
     return older[-1] if older else own
 
 
-def extension_for(root: Path, framework: str, package: str, updating: bool):
-    """A syrupy JSON extension whose snapshots live in the framework version's folder."""
-    folder = snapshot_folder(root, framework, metadata.version(package), updating)
+def extension_for(folder: Path):
+    """A syrupy JSON extension whose snapshots live in `folder` (a framework version's)."""
 
     class VersionedJSONSnapshots(JSONSnapshotExtension):
         @classmethod
         def dirname(cls, *, test_location) -> str:
             return str(folder / test_location.basename)
 
-    VersionedJSONSnapshots.__name__ = f"{framework}JSONSnapshots"
+    VersionedJSONSnapshots.__name__ = f"{folder.name}JSONSnapshots"
     return VersionedJSONSnapshots
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of artifact: whether a change to it blocks (fails the test), and why."""
+    blocks: bool
+    why: str
+
+
+def full_diff(stored: str | None, received: str, stored_name: str, received_name: str) -> str:
+    """The complete unified diff, every changed line with three lines of context."""
+    return "\n".join(difflib.unified_diff(
+        (stored or "").splitlines(), received.splitlines(), stored_name, received_name,
+        lineterm=""))
+
+
+class Snapshots:
+    """One test's snapshots of one framework's artifacts, one file per kind, in the folder
+    of the installed version (or the newest older one recorded).
+
+    The SnapshotAssertion is built here rather than taken from syrupy's `snapshot` fixture:
+    that fixture registers an assertion with the default extension, whose discovery walks
+    the whole `__snapshots__` folder and would call every other version's files "unused"
+    (and delete them under --snapshot-update)."""
+
+    def __init__(self, request, root: Path, framework: str, distribution: str,
+                 kinds: dict[str, Kind], gate, kinds_source: str):
+        config = request.config
+        self.update = bool(config.option.update_snapshots)
+        self.installed = f"{distribution} {metadata.version(distribution)}"
+        self.folder = snapshot_folder(root, framework, metadata.version(distribution),
+                                      self.update)
+        self.kinds, self.kinds_source, self.gate = kinds, kinds_source, gate
+        self.extension = extension_for(self.folder)()
+        self.location = PyTestLocation(request.node)
+        with incompatible.harness("syrupy's session (config._syrupy)"):
+            session = config._syrupy
+        self.assertion = SnapshotAssertion(
+            update_snapshots=self.update,
+            update_new_snapshots_only=config.option.update_new_snapshots_only,
+            extension_class=extension_for(self.folder), test_location=self.location,
+            session=session)
+
+    def path(self, kind: str) -> Path:
+        return Path(self.extension.get_location(test_location=self.location, index=kind))
+
+    def check(self, *, extra_ids: tuple[str, ...] = (), **artifacts) -> None:
+        """Compare each artifact with its stored snapshot (one numbering of ids across all
+        of them, so a tool call's id in the messages and in the events stays one id).
+        Records one check per kind; fails the test, with the full diffs, when a blocking
+        kind changed or any snapshot is missing."""
+        unknown = sorted(set(artifacts) - set(self.kinds))
+        if unknown:
+            raise ValueError(f"snapshot kinds {unknown} are not in {self.kinds_source} "
+                             f"(known: {', '.join(self.kinds)})")
+        normalised = Normaliser(extra_ids)(artifacts)
+        failures, review = [], []
+        for kind, value in normalised.items():
+            path = self.path(kind)
+            stored = path.read_text() if path.is_file() else None
+            same = self.assertion(name=kind) == value
+            if same:
+                self.gate.record(f"snapshot[{kind}]", "same", None,
+                                 "recorded" if self.update else "pass", str(path))
+                continue
+            diff = full_diff(stored, self.extension.serialize(value),
+                             f"{path.parent.parent.name}/{path.parent.name}/{path.name}",
+                             f"this run ({self.installed})")
+            severity = self.kinds[kind]
+            missing = stored is None
+            summary = (f"no snapshot {path}: record one with --snapshot-update" if missing
+                       else f"{kind} changed ({'blocks' if severity.blocks else 'for review'}"
+                            f": {severity.why})")
+            verdict = "fail" if missing or severity.blocks else "changed"
+            self.gate.record(f"snapshot[{kind}]", "missing" if missing else "changed",
+                             "same", verdict, f"{path} ({self.kinds_source})", summary,
+                             {"diff": diff, "kind": kind, "blocks": severity.blocks})
+            (failures if verdict == "fail" else review).append(f"{summary}\n{diff}")
+        if review:
+            warnings.warn(f"{self.gate.case_id}: " + "\n".join(review), SnapshotChanged,
+                          stacklevel=2)
+        if failures:
+            pytest.fail(f"{self.gate.case_id}: " + "\n\n".join(failures), pytrace=False)
+
+
+class SnapshotChanged(UserWarning):
+    """A snapshot of a kind that is reported for review, not failed, changed."""

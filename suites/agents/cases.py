@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stackqual import incompatible
+
 
 @dataclass(frozen=True)
 class Framework:
@@ -18,6 +20,12 @@ class Framework:
     def not_installed(self) -> str:
         return (f"{self.distribution} not installed: the agents suite runs it for real; "
                 "`pip install -e '.[agents]'` (the other frameworks still run)")
+
+    def api(self):
+        """`with FRAMEWORK.api(): from <module> import ...`: the module skips when the
+        distribution is absent and fails as "API incompatible" (stackqual.incompatible)
+        when this release lacks what it imports; the other frameworks still run."""
+        return incompatible.stack_api(self.distribution, self.not_installed)
 
 
 FRAMEWORKS = (

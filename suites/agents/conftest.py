@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from stackqual import netguard, snapshots
+from stackqual import incompatible, netguard, snapshots
 
-from . import isolation
+from . import isolation, policy
 
 SNAPSHOTS = Path(__file__).resolve().parent / "__snapshots__"
 
@@ -31,10 +31,22 @@ def offline():
 
 
 @pytest.fixture
-def snapshot_json(request):
-    """syrupy's `snapshot`, as reviewable JSON in the folder of this framework's version
-    (the test module's FRAMEWORK row, cases.py)."""
+def snapshots_of(request, gate) -> snapshots.Snapshots:
+    """This test's snapshots, one reviewable JSON file per kind (policy.SNAPSHOT_KINDS), in
+    the folder of the installed version of the test module's FRAMEWORK (cases.py)."""
     framework = request.module.FRAMEWORK
-    extension = snapshots.extension_for(SNAPSHOTS, framework.id, framework.distribution,
-                                        request.config.option.update_snapshots)
-    return request.getfixturevalue("snapshot").use_extension(extension)
+    return snapshots.Snapshots(request, SNAPSHOTS, framework.id, framework.distribution,
+                               policy.SNAPSHOT_KINDS, gate, policy.SOURCE)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A call that no longer fits a framework's signature (a renamed or removed argument)
+    is reported as "API incompatible", naming the framework's version."""
+    report = yield
+    framework = getattr(item.module, "FRAMEWORK", None)
+    if report.failed and call.excinfo is not None and framework is not None:
+        verdict = incompatible.signature_break(call.excinfo.value, framework.distribution)
+        if verdict:
+            report.longrepr = f"{verdict}\n\n{report.longreprtext}"
+    return report

@@ -6,8 +6,6 @@ import copy
 
 import pytest
 
-from stackqual.snapshots import normalise
-
 from .cases import BY_ID
 from .isolation import home_in_state_dir
 
@@ -16,8 +14,7 @@ FRAMEWORK = BY_ID["crewai"]
 # CrewAI warns about its own internals (function_calling_llm and the like), not our use.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-with home_in_state_dir():
-    pytest.importorskip("crewai", reason=FRAMEWORK.not_installed)
+with home_in_state_dir(), FRAMEWORK.api():
     from crewai import Agent, Crew, Process, Task
     from crewai.events import crewai_event_bus
     from crewai.events.base_events import BaseEvent
@@ -81,7 +78,7 @@ def researcher_and_writer(llm_r, llm_w, tools=()):
     return researcher, writer, research, article
 
 
-def test_sequential_crew(snapshot_json):
+def test_sequential_crew(snapshots_of):
     llm_r = ScriptedLLM(["Thought: I know this.\nFinal Answer: Paris; about 2.1 million people."])
     llm_w = ScriptedLLM(["Thought: I can write it.\nFinal Answer: Paris, home to 2.1 million "
                          "people, is the capital of France."])
@@ -90,10 +87,10 @@ def test_sequential_crew(snapshot_json):
                 process=Process.sequential)
     output, events = run_recording_events(crew)
     assert output.raw.startswith("Paris, home to 2.1 million people")
-    assert snapshot_json == normalise({
-        "researcher_prompts": prompts(llm_r), "writer_prompts": prompts(llm_w),
-        "task_outputs": [t.raw for t in output.tasks_output], "final": output.raw,
-        "events": events})
+    snapshots_of.check(
+        messages={"researcher": prompts(llm_r), "writer": prompts(llm_w)},
+        outputs={"tasks": [t.raw for t in output.tasks_output], "final": output.raw},
+        events=events)
 
 
 @tool("population")
@@ -102,7 +99,7 @@ def population(city: str) -> str:
     return str({"paris": 2103, "berlin": 3878}[city.lower()])
 
 
-def test_tool_call(snapshot_json):
+def test_tool_call(snapshots_of):
     llm_r = ScriptedLLM([
         'Thought: I need the population.\nAction: population\nAction Input: {"city": "Paris"}',
         "Thought: I have it.\nFinal Answer: Paris; 2103 thousand people."])
@@ -113,12 +110,11 @@ def test_tool_call(snapshot_json):
     output, events = run_recording_events(crew)
     second_prompt = prompts(llm_r)[1]
     assert any("2103" in m["content"] for m in second_prompt), "the tool result was not sent"
-    assert snapshot_json == normalise({"researcher_prompts": prompts(llm_r),
-                                       "task_outputs": [t.raw for t in output.tasks_output],
-                                       "events": events})
+    snapshots_of.check(messages=prompts(llm_r),
+                       outputs=[t.raw for t in output.tasks_output], events=events)
 
 
-def test_hierarchical_process_with_a_manager(snapshot_json):
+def test_hierarchical_process_with_a_manager(snapshots_of):
     manager = ScriptedLLM(["Thought: I can answer from what I know.\nFinal Answer: "
                            "Paris is the capital of France."])
     worker = ScriptedLLM(["Thought: x\nFinal Answer: unused"])
@@ -127,11 +123,10 @@ def test_hierarchical_process_with_a_manager(snapshot_json):
                 manager_llm=manager)
     output, events = run_recording_events(crew)
     assert output.raw == "Paris is the capital of France."
-    assert snapshot_json == normalise({"manager_prompts": prompts(manager),
-                                       "final": output.raw, "events": events})
+    snapshots_of.check(messages=prompts(manager), outputs=output.raw, events=events)
 
 
-def test_max_iter_stops_a_looping_agent(snapshot_json):
+def test_max_iter_stops_a_looping_agent(snapshots_of):
     looping = ScriptedLLM(['Thought: once more.\nAction: population\n'
                            'Action Input: {"city": "Paris"}'])
     agent = Agent(role="Researcher", goal="Find facts", backstory="You never stop.",
@@ -140,5 +135,5 @@ def test_max_iter_stops_a_looping_agent(snapshot_json):
                 agent=agent)
     output, events = run_recording_events(Crew(agents=[agent], tasks=[task]))
     assert len(looping.prompts) <= 5, f"{len(looping.prompts)} LLM calls despite max_iter=3"
-    assert snapshot_json == normalise({"llm_calls": len(looping.prompts), "final": output.raw,
-                                       "events": events})
+    snapshots_of.check(outputs={"llm_calls": len(looping.prompts), "final": output.raw},
+                       events=events)

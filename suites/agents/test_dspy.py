@@ -4,14 +4,13 @@ than a silent second LM call. The LM is dspy.utils.DummyLM with scripted answers
 
 import pytest
 
-from stackqual.snapshots import normalise
-
 from .cases import BY_ID
 
 FRAMEWORK = BY_ID["dspy"]
 
-dspy = pytest.importorskip("dspy", reason=FRAMEWORK.not_installed)
-from dspy.utils import DummyLM  # noqa: E402
+with FRAMEWORK.api():
+    import dspy
+    from dspy.utils import DummyLM
 
 
 
@@ -49,12 +48,12 @@ def typed(prediction) -> dict:
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
 @pytest.mark.parametrize("module", MODULES)
-def test_prompt_and_typed_prediction(snapshot_json, module, adapter):
+def test_prompt_and_typed_prediction(snapshots_of, module, adapter):
     answer = {"answer": "4"} if module == "predict" else {"reasoning": "2 plus 2", "answer": "4"}
     lm = scripted([answer], adapter)
     prediction = MODULES[module]()(question="What is 2 + 2?")
     assert prediction.answer == 4 and isinstance(prediction.answer, int)
-    assert snapshot_json == normalise({"messages": sent(lm), "prediction": typed(prediction)})
+    snapshots_of.check(messages=sent(lm), outputs=typed(prediction))
 
 
 def add(a: int, b: int) -> int:
@@ -62,7 +61,7 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
-def test_react_trajectory_with_one_tool(snapshot_json):
+def test_react_trajectory_with_one_tool(snapshots_of):
     lm = scripted([
         {"next_thought": "I should add.", "next_tool_name": "add",
          "next_tool_args": {"a": 2, "b": 2}},
@@ -71,11 +70,11 @@ def test_react_trajectory_with_one_tool(snapshot_json):
     ], "chat")
     prediction = dspy.ReAct("question -> answer: int", tools=[add])(question="What is 2 + 2?")
     assert prediction.answer == 4
-    assert snapshot_json == normalise({"trajectory": prediction.trajectory,
-                                       "messages": sent(lm)})
+    snapshots_of.check(messages=sent(lm), tool_calls=prediction.trajectory,
+                       outputs=typed(prediction))
 
 
-def test_bootstrap_few_shot_picks_demos_deterministically(snapshot_json):
+def test_bootstrap_few_shot_picks_demos_deterministically(snapshots_of):
     trainset = [dspy.Example(question=f"What is {a} + {b}?", answer=a + b).with_inputs("question")
                 for a, b in ((1, 1), (2, 3), (4, 4), (5, 2))]
     # The teacher answers right for the first two questions, wrong afterwards.
@@ -90,7 +89,7 @@ def test_bootstrap_few_shot_picks_demos_deterministically(snapshot_json):
     [predictor] = compiled.predictors()
     demos = [dict(d) for d in predictor.demos]
     assert [d["question"] for d in demos] == ["What is 1 + 1?", "What is 2 + 3?"]
-    assert snapshot_json == normalise({"demos": demos})
+    snapshots_of.check(outputs=demos)
 
 
 def test_parse_failure_is_an_error_not_a_second_call():

@@ -6,20 +6,18 @@ import warnings
 
 import pytest
 
-from stackqual.snapshots import normalise
-
 from .cases import BY_ID
 
 FRAMEWORK = BY_ID["langgraph"]
 
-pytest.importorskip("langgraph", reason=FRAMEWORK.not_installed)
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel  # noqa: E402
-from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
-from langchain_core.tools import tool  # noqa: E402
-from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
-from langgraph.errors import GraphRecursionError  # noqa: E402
-from langgraph.graph import END, START, MessagesState, StateGraph  # noqa: E402
-from langgraph.types import Command, interrupt  # noqa: E402
+with FRAMEWORK.api():
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage, HumanMessage
+    from langchain_core.tools import tool
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.errors import GraphRecursionError
+    from langgraph.graph import END, START, MessagesState, StateGraph
+    from langgraph.types import Command, interrupt
 
 
 
@@ -65,7 +63,7 @@ def react_agent(model):
         return create_react_agent(model, [population], prompt="You answer with numbers.")
 
 
-def test_react_agent_trace_and_prompts(snapshot_json):
+def test_react_agent_trace_and_prompts(snapshots_of):
     model = scripted(
         AIMessage(content="", id="ai-1", tool_calls=[
             {"name": "population", "args": {"city": "Berlin"}, "id": "call-1"}]),
@@ -75,13 +73,13 @@ def test_react_agent_trace_and_prompts(snapshot_json):
     trace = [message_data(m) for m in result["messages"]]
     assert [m["type"] for m in trace] == ["human", "ai", "tool", "ai"]
     assert trace[2]["content"] == "3878"
-    assert snapshot_json == normalise({"trace": trace, "prompts_seen": model.seen})
+    snapshots_of.check(messages=model.seen, outputs=trace)
 
 
-def test_graph_drawing(snapshot_json):
+def test_graph_drawing(snapshots_of):
     mermaid = react_agent(scripted(AIMessage("x"))).get_graph().draw_mermaid()
     assert "tools" in mermaid and "agent" in mermaid
-    assert snapshot_json == normalise({"mermaid": mermaid.splitlines()})
+    snapshots_of.check(drawing=mermaid.splitlines())
 
 
 def counting_graph(fail_at: set, checkpointer):
@@ -113,16 +111,16 @@ def history(app, config) -> list:
             for s in reversed(list(app.get_state_history(config)))]
 
 
-def test_checkpointer_state_history(snapshot_json):
+def test_checkpointer_state_history(snapshots_of):
     app = counting_graph(set(), InMemorySaver())
     config = {"configurable": {"thread_id": "t1"}}
     app.invoke({"messages": [HumanMessage("go", id="human-1")]}, config)
     steps = history(app, config)
     assert [s["next"] for s in steps][-1] == []
-    assert snapshot_json == normalise(steps)
+    snapshots_of.check(events=steps)
 
 
-def test_resume_after_failure_from_the_last_checkpoint(snapshot_json):
+def test_resume_after_failure_from_the_last_checkpoint(snapshots_of):
     fail_at = {"review"}
     app = counting_graph(fail_at, InMemorySaver())
     config = {"configurable": {"thread_id": "t1"}}
@@ -132,10 +130,10 @@ def test_resume_after_failure_from_the_last_checkpoint(snapshot_json):
     result = app.invoke(None, config)  # resume: draft is not run again
     contents = [m.content for m in result["messages"]]
     assert contents == ["go", "draft done", "review done", "publish done"]
-    assert snapshot_json == normalise(history(app, config))
+    snapshots_of.check(events=history(app, config))
 
 
-def test_interrupt_and_resume(snapshot_json):
+def test_interrupt_and_resume(snapshots_of):
     def ask(state: MessagesState):
         answer = interrupt({"question": "Publish?"})
         return {"messages": [AIMessage(f"human said {answer}", id="ai-answer")]}
@@ -152,10 +150,10 @@ def test_interrupt_and_resume(snapshot_json):
     final = app.invoke(Command(resume="yes"), config)
     assert final["messages"][-1].content == "human said yes"
     after = [message_data(m) for m in final["messages"]]
-    assert snapshot_json == normalise({"interrupts": interrupts, "after_resume": after})
+    snapshots_of.check(outputs={"interrupts": interrupts, "after_resume": after})
 
 
-def test_recursion_limit_stops_a_looping_agent(snapshot_json):
+def test_recursion_limit_stops_a_looping_agent(snapshots_of):
     """The prebuilt agent ends itself one step before the limit (its `remaining_steps`);
     a plain graph that loops raises GraphRecursionError."""
     model = scripted(*(AIMessage(content="", id=f"ai-{i}", tool_calls=[
@@ -165,7 +163,7 @@ def test_recursion_limit_stops_a_looping_agent(snapshot_json):
                                        {"recursion_limit": 6})
     trace = [message_data(m) for m in result["messages"]]
     assert len(model.seen) < 6, "the agent kept calling the model"
-    assert snapshot_json == normalise({"trace": trace, "model_calls": len(model.seen)})
+    snapshots_of.check(outputs={"trace": trace, "model_calls": len(model.seen)})
 
     graph = StateGraph(MessagesState)
     graph.add_node("again", lambda state: {"messages": []})

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from stackqual import incompatible
+
 from .cases import SEQ, Case, Inputs
 
 # aten op -> backend name; "flash_cpu" is the CPU flash kernel (a different implementation
@@ -129,10 +131,9 @@ def observe(inputs: Inputs, device: str) -> Observed:
     backends = [OPS[e.name] for e in events if e.name in OPS]
     kernels = sorted({e.name for e in events
                       if getattr(e, "device_type", None) == torch.autograd.DeviceType.CUDA})
-    choice = None
-    if hasattr(torch, "_fused_sdp_choice"):
-        choice = _choice_name(torch._fused_sdp_choice(inputs.q, inputs.k, inputs.v,
-                                                       **inputs.kwargs), device)
+    with incompatible.harness("torch._fused_sdp_choice"):
+        fused_choice = torch._fused_sdp_choice
+    choice = _choice_name(fused_choice(inputs.q, inputs.k, inputs.v, **inputs.kwargs), device)
     return Observed(backends, kernels, choice)
 
 

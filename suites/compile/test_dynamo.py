@@ -6,12 +6,17 @@ from collections import Counter
 
 import pytest
 import torch
-from torch._dynamo.exc import FailOnRecompileLimitHit
-from torch._dynamo.testing import CompileCounter, CompileCounterWithBackend
-from torch._dynamo.utils import counters
+
+from stackqual import incompatible
 
 from .cases import PHASES, model_device_cases
 from .models import MODELS
+
+with incompatible.harness("torch._dynamo internals (exc.FailOnRecompileLimitHit, testing."
+                 "CompileCounter*, utils.counters)"):
+    from torch._dynamo.exc import FailOnRecompileLimitHit
+    from torch._dynamo.testing import CompileCounter, CompileCounterWithBackend
+    from torch._dynamo.utils import counters
 
 # More distinct sizes than dynamo's recompile limit (8), so a model that recompiles for
 # every batch size reaches it within the list. 0 and 1 are left out: dynamo specializes
@@ -67,7 +72,8 @@ def test_recompiles_do_not_grow(case, dynamic, gate):
     model = spec.build().to(device).eval()
     counter = CompileCounterWithBackend("aot_eager")
     compiled = torch.compile(model, backend=counter, dynamic=dynamic)
-    limit = torch._dynamo.config.recompile_limit
+    with incompatible.harness("torch._dynamo.config.recompile_limit"):
+        limit = torch._dynamo.config.recompile_limit
     after_first, seen, hit_at = None, [], None
     with spec.context(), torch.no_grad(), \
             torch._dynamo.config.patch(fail_on_recompile_limit_hit=True):

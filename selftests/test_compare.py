@@ -1,5 +1,7 @@
 """`stackqual compare`: what an upgrade changes, regressions first, from two run reports;
-non-zero when anything blocks; reports of two profiles refused."""
+non-zero when anything blocks; reports of two profiles refused; a broken environment, an
+API incompatible framework and a harness that needs updating each named as such; a
+changed snapshot's whole diff in the Markdown; each suite's own stack changes."""
 
 import json
 import subprocess
@@ -9,17 +11,17 @@ import pytest
 
 from selftests.faults import Fault
 from selftests.support import REPO
-from stackqual import compare
+from stackqual import compare, incompatible
 
 
-def report(checks=(), tests=None, fingerprint=None, profile="cpu-test"):
+def report(checks=(), tests=None, fingerprint=None, profile="cpu-test", **more):
     return {"profile": profile, "fingerprint": fingerprint or {"torch": "2.13.0"},
             "checks": [{"check_id": cid, "nodeid": f"suites/{suite}/t.py::{cid}",
                         "suite": suite, "metric": cid.split("#")[-1], "measured": measured,
                         "expected": None, "verdict": verdict, "message": message,
-                        "source": "", "details": {}}
-                       for cid, suite, measured, verdict, message in checks],
-            "tests": tests or {}}
+                        "source": "", "details": details[0] if details else {}}
+                       for cid, suite, measured, verdict, message, *details in checks],
+            "tests": tests or {}, **more}
 
 
 BASE = report(
@@ -36,7 +38,7 @@ CANDIDATE = report(
             ("c#backend", "attention", "cudnn", "changed", "backend is 'cudnn'"),
             ("d#speedup", "compile", 2.5, "improved", "speedup improved")],
     tests={"suites/agents/test_dspy.py::test_prompt": {"outcome": "failed",
-                                                        "reason": "failed in call"},
+                                                        "reason": "failed in call: boom"},
            "suites/attention/test_hf.py::test_flex": {"outcome": "skipped",
                                                       "reason": "flex not offered"}},
     fingerprint={"torch": "2.13.0", "packages": {"transformers": "5.24.0"}})
@@ -53,6 +55,46 @@ def test_blocking_changes_come_first_each_named():
     text = compare.markdown(result)
     assert "**4 blocking changes**" in text and "- packages.transformers: 5.23.0 -> 5.24.0" in text
     assert "| **capability lost** | `suites/attention/test_hf.py::test_flex` |" in text
+
+
+def test_environment_api_and_harness_incompatibility_each_have_their_own_kind():
+    tests = {"suites/agents/test_crewai.py::test_crew": {"outcome": "passed"},
+             "suites/agents/test_dspy.py::test_prompt": {"outcome": "passed"},
+             "suites/models/test_cost.py::test_memory": {"outcome": "passed"}}
+    base = report(tests=tests, environment={"pip_check": "ok"})
+    candidate = report(tests={
+        "suites/agents/test_crewai.py": {"outcome": "failed", "reason": (
+            f"failed in collection: {incompatible.API}: crewai 1.16.0: ImportError: cannot "
+            "import name 'BaseLLM'")},
+        "suites/agents/test_dspy.py::test_prompt": {"outcome": "passed"},
+        "suites/models/test_cost.py::test_memory": {"outcome": "failed", "reason": (
+            f"failed in call: {incompatible.HARNESS}: stackqual relies on torch.distributed."
+            "_tools.mem_tracker.MemTracker, ...")}},
+        environment={"pip_check": "broken", "problems": ["crewai 1.16.0 has requirement "
+                                                         "litellm>=2, but you have 1.110.2."]})
+    result = compare.compare(base, candidate)
+    listed = [(c.kind, c.what) for c in result.changes]
+    assert listed == [("environment broken", "pip check"),
+                      (incompatible.HARNESS, "suites/models/test_cost.py::test_memory"),
+                      (incompatible.API, "suites/agents/test_crewai.py")], listed
+    assert "cannot import name 'BaseLLM'" in result.changes[2].note  # its tests not "gone"
+    assert all(c.blocks for c in result.changes)
+
+
+def test_a_changed_snapshot_carries_its_whole_diff_and_each_suite_its_own_stack():
+    diff = "--- dspy-3.3/x.json\n+++ this run (dspy 3.4.1)\n@@ -1 +1 @@\n-a\n+b"
+    checks = [("p#snapshot[messages]", "agents", "same", "pass", "")]
+    candidate = report(
+        checks=[("p#snapshot[messages]", "agents", "changed", "fail", "messages changed",
+                 {"diff": diff})],
+        fingerprint={"torch": "2.13.0", "packages": {"dspy": "3.4.1", "transformers": "5.24.0"}},
+        suite_packages={"agents": ["dspy"], "models": ["transformers"]})
+    result = compare.compare(report(checks=checks, fingerprint={
+        "torch": "2.13.0", "packages": {"dspy": "3.3.1", "transformers": "5.24.0"}}), candidate)
+    assert result.suite_stack == {"agents": ["packages.dspy: 3.3.1 -> 3.4.1"], "models": []}
+    text = compare.markdown(result)
+    assert f"```diff\n{diff}\n```" in text
+    assert "Stack changes this suite depends on: packages.dspy: 3.3.1 -> 3.4.1" in text
 
 
 def test_two_clean_reports_have_nothing_to_block():
@@ -106,9 +148,11 @@ def test_real_runs_a_miscompile_a_graph_break_and_a_prompt_are_exactly_what_it_l
     result = compare.compare(clean.report, faulty.report)
     listed = [(c.kind, c.what) for c in result.changes]
     assert listed == [
+        ("regressed", "test_dspy.py::test_prompt_and_typed_prediction[predict-chat]"
+                      "#snapshot[messages]"),
         ("regressed", "test_dynamo.py::test_graph_breaks_do_not_grow[mlp-cpu-inference]"
                       "#graph_breaks"),
         ("regressed", "test_parity.py::test_compiled_matches_eager_against_fp64"
-                      "[mlp-inductor-default-fp32-cpu-inference]#parity_vs_fp64"),
-        ("test failed", PROMPT)], listed
+                      "[mlp-inductor-default-fp32-cpu-inference]#parity_vs_fp64")], listed
+    assert "+        \"[[ # question # ]]\"," in result.changes[0].diff, result.changes[0].diff
     assert compare.compare(clean.report, run_suite(*selection).report).blocking == []

@@ -44,3 +44,11 @@ def test_fingerprint_differences_are_readable():
     old = {"torch": "2.13.0", "packages": {"transformers": "5.24.0"}, "platform": "a"}
     new = {"torch": "2.14.1", "packages": {"transformers": "5.24.0"}, "platform": "b"}
     assert profile.fingerprint_differences(old, new) == ["torch: 2.13.0 -> 2.14.1"]
+
+
+def test_a_suite_sees_only_the_packages_it_depends_on():
+    old = {"torch": "2.13.0", "packages": {"transformers": "5.23.0", "dspy": "3.3.1"}}
+    new = {"torch": "2.13.0", "packages": {"transformers": "5.24.0", "dspy": "3.4.1"}}
+    assert profile.fingerprint_differences(old, new, packages=("dspy",)) == [
+        "packages.dspy: 3.3.1 -> 3.4.1"]
+    assert len(profile.fingerprint_differences(old, new)) == 2

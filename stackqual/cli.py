@@ -7,6 +7,10 @@
                                          --pin writes their commits to suites/hub-revisions.json
     stackqual compare BASE CANDIDATE     what an upgrade changes, from two run reports (files,
                                          or folders: their newest); exit 1 when it blocks
+    stackqual accept BASE CANDIDATE --reason TEXT [PYTEST ARGS...]
+                                         after review: record the installed (candidate) stack's
+                                         baselines and snapshots on this machine and append the
+                                         comparison and the reason to baselines/CHANGELOG.md
 """
 
 from __future__ import annotations
@@ -25,14 +29,23 @@ REPO = Path(__file__).resolve().parents[1]
 def qualify(pytest_args: list[str]) -> int:
     """The suites (not the self-tests), GPU cases included when CUDA is present; the run
     report goes to reports/ unless --report-dir says otherwise."""
-    import pytest
 
     if not (REPO / "suites").is_dir():
         print(f"stackqual qualify: no suites/ next to the package ({REPO}); run it from a "
               "checkout installed with `pip install -e .`", file=sys.stderr)
         return 4
+    return run_suites(pytest_args)
+
+
+def run_suites(pytest_args: list[str]) -> int:
+    """pytest in the repository on `suites`, or on the paths the arguments name."""
+    import pytest
+
     os.chdir(REPO)
-    return int(pytest.main(["suites", "-p", "no:cacheprovider", *pytest_args]))
+    named = any((REPO / arg.split("::")[0]).exists() for arg in pytest_args
+                if not arg.startswith("-"))
+    return int(pytest.main([*([] if named else ["suites"]), "-p", "no:cacheprovider",
+                            *pytest_args]))
 
 
 def hub_assets() -> dict:
@@ -85,6 +98,84 @@ def compare_reports(base: str, candidate: str, json_path: str | None,
     return 1 if result.blocking else 0
 
 
+def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> int:
+    """Record the reviewed candidate: its stack must be the one installed here, the suites
+    run with --update-baselines --snapshot-update (timings are not recorded from a busy
+    machine: stackqual.perf), and only when that run passes is the CHANGELOG appended."""
+
+    from . import compare, profile
+
+    try:
+        (base_path, base_data), (cand_path, cand_data) = (compare.load(Path(base)),
+                                                          compare.load(Path(candidate)))
+        result = compare.compare(base_data, cand_data, base_path.name, cand_path.name)
+    except compare.CompareError as e:
+        print(f"stackqual accept: {e}", file=sys.stderr)
+        return 4
+    if not reason.strip():
+        print("stackqual accept: --reason is required: say why these changes are accepted",
+              file=sys.stderr)
+        return 4
+    here = profile.fingerprint()
+    moved = profile.fingerprint_differences(cand_data["fingerprint"].get("packages", {}),
+                                            here["packages"])
+    if moved:
+        print(f"stackqual accept: the installed stack is not the reviewed candidate "
+              f"({cand_path.name}): {'; '.join(moved)}. Install the candidate's stack, or "
+              "compare a report of this one", file=sys.stderr)
+        return 4
+    code = run_suites(["--update-baselines", "--snapshot-update", *pytest_args])
+    if code != 0:
+        print(f"stackqual accept: the recording run exited {code}; nothing was appended to "
+              "the CHANGELOG (what it did write is listed above)", file=sys.stderr)
+        return code
+    changelog = baselines_dir(pytest_args) / "CHANGELOG.md"
+    before = changelog.read_text() if changelog.is_file() else (
+        "# Baselines changelog\n\nEach upgrade accepted with `stackqual accept`: what the "
+        "comparison listed, and why it was accepted.\n")
+    changelog.parent.mkdir(parents=True, exist_ok=True)
+    staged = changelog.with_name(f".{changelog.name}.{os.getpid()}")
+    staged.write_text(before + changelog_entry(result, reason, here))
+    os.replace(staged, changelog)  # whole or not at all
+    print(f"stackqual accept: recorded; {shown_path(changelog)} appended")
+    return 0
+
+
+def baselines_dir(pytest_args: list[str]) -> Path:
+    """--baselines-dir from the pytest arguments, else the repository's baselines/."""
+    for i, arg in enumerate(pytest_args):
+        if arg == "--baselines-dir" and i + 1 < len(pytest_args):
+            return Path(pytest_args[i + 1]).resolve()
+        if arg.startswith("--baselines-dir="):
+            return Path(arg.split("=", 1)[1]).resolve()
+    return REPO / "baselines"
+
+
+def shown_path(path: Path) -> str:
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def changelog_entry(result, reason: str, fingerprint: dict) -> str:
+    """What was accepted and why: the comparison's summary (its changes, not the diffs)."""
+    from datetime import datetime, timezone
+
+    stack = "; ".join(result.stack) or "the same stack"
+    lines = ["", f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, `{result.profile}`: "
+             f"{stack}", "", f"Why accepted: {reason.strip()}", "",
+             f"Compared `{result.base}` with `{result.candidate}`: {len(result.blocking)} "
+             f"blocking, {len(result.changes)} changes in all; recorded on {fingerprint['cpu']}"
+             + (f", {fingerprint['gpu']}" if "gpu" in fingerprint else "") + ".", ""]
+    lines += [f"- {c.kind}: `{c.what}` ({c.suite}) {first_line(c.note)}".rstrip()
+              for c in result.changes] or ["- no changes"]
+    return "\n".join(lines) + "\n"
+
+
+def first_line(text: str) -> str:
+    lines = str(text or "").splitlines()
+    return lines[0][:200] if lines else ""
+
+
 def show_profile() -> int:
     from . import profile
 
@@ -110,6 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     comparing.add_argument("candidate", help="the candidate run's report (or folder)")
     comparing.add_argument("--json", help="also write the comparison as JSON here")
     comparing.add_argument("--markdown", help="also write the Markdown here")
+    accepting = sub.add_parser(
+        "accept", help="after review: record the candidate's baselines and snapshots and "
+                       "append the comparison and why to baselines/CHANGELOG.md")
+    accepting.add_argument("base", help="the base run's report (or folder)")
+    accepting.add_argument("candidate", help="the reviewed candidate run's report (or folder); "
+                                             "its stack must be the one installed")
+    accepting.add_argument("--reason", required=True, help="why the changes are accepted")
     args, rest = parser.parse_known_args(argv)
     if args.command in ("profile", "fetch-assets", "compare") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
@@ -119,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         return fetch_assets(args.pin, args.dry_run)
     if args.command == "compare":
         return compare_reports(args.base, args.candidate, args.json, args.markdown)
+    if args.command == "accept":
+        return accept(args.base, args.candidate, args.reason, rest)
     return qualify(rest)
 
 

@@ -19,7 +19,6 @@ import re
 import subprocess
 import sys
 import sysconfig
-import tempfile
 from pathlib import Path
 
 import torch
@@ -153,12 +152,13 @@ def environment_check() -> dict:
     """`pip check` on this environment: {"pip_check": "ok"}, {"pip_check": "broken",
     "problems": [...]} (requirements pip left in conflict, e.g. after a downgrade), or
     {"pip_check": "not run", "why": ...}. Cached per state of site-packages (its folders'
-    modification times change when a distribution is installed or removed), so the many
-    short runs of one environment pay for it once."""
+    modification times change when a distribution is installed or removed) in the user's
+    cache folder, so the many short runs of one environment pay for it once."""
     folders = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
     state = [(f, os.stat(f).st_mtime_ns) for f in folders if os.path.isdir(f)]
     key = hashlib.sha256(json.dumps([sys.prefix, state]).encode()).hexdigest()[:16]
-    cache = Path(tempfile.gettempdir()) / f"stackqual-pip-check-{key}.json"
+    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    cache = Path(cache_home) / "stackqual" / f"pip-check-{key}.json"
     with contextlib.suppress(OSError, ValueError):
         return json.loads(cache.read_text())
     try:
@@ -174,5 +174,6 @@ def environment_check() -> dict:
     else:
         result = {"pip_check": "broken", "problems": lines or [out.stderr.strip()]}
     with contextlib.suppress(OSError):
+        cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(result))
     return result

@@ -84,7 +84,8 @@ class PerfGate:
         return now
 
     def _band(self, metric: str, now: dict, tolerance: str, higher_is_better: bool,
-              unit: str = "", details: dict | None = None) -> timed.Band | None:
+              unit: str = "", details: dict | None = None,
+              equivalence: bool = True) -> timed.Band | None:
         """This profile's baseline with its tolerance, or None when recording or when
         there is none. A baseline of another profile fails the test; one measured on a
         machine that is not equivalent to this one (`now`: its calibration) skips as "not
@@ -104,7 +105,8 @@ class PerfGate:
                 pytrace=False)
         reasons = [f"{key} {fingerprint.get(key)!r} -> {here.get(key)!r}"
                    for key in HARDWARE_KEYS if fingerprint.get(key) != here.get(key)]
-        self._require_equivalent(metric, now, reasons, details=details)
+        if equivalence or reasons:
+            self._require_equivalent(metric, now, reasons, details=details)
         tol, tol_source = policy.perf_tolerance(tolerance, self.options.tolerances,
                                                 None if higher_is_better else float(value))
         source = f"baseline {gate.baseline_path}; tolerance {tol:.0%} ({tol_source})"
@@ -146,14 +148,15 @@ class PerfGate:
 
     def _gate(self, metric: str, m: timed.Measured, band: timed.Band | None, device: str,
               details: dict, stage: Callable[[], None],
-              confirm: Callable[[], timed.Measured] | None = None) -> None:
+              confirm: Callable[[], timed.Measured] | None = None,
+              recheck: bool = True) -> None:
         """The baseline gate (Gate.against_baseline) of a timing, judged by stackqual.timed.
         A regression is believed only if a calibration measured right after it still
         matches the baseline's: a shared host's speed moves in phases of seconds (a
         neighbour on the same physical core); otherwise the check is not comparable."""
         def decide(baseline) -> timed.Judgement:
             judgement = timed.judge(metric, m, band, confirm)
-            if judgement.verdict == "regressed":
+            if judgement.verdict == "regressed" and recheck:
                 now = self._calibrate(device)
                 details["calibration_after"] = now
                 self._require_equivalent(
@@ -239,6 +242,31 @@ class PerfGate:
         for t in samples_s:
             stats.update(t * calls)
         bench.extra_info[metric] = extra
+
+    # -- rates --------------------------------------------------------------------------
+    def rate(self, metric: str, rates: list[float], *, unit: str, device: str = "cpu",
+             others_busy: float | None = None, tolerance: str = "hardware",
+             **details) -> None:
+        """An absolute rate of which higher is better (the hardware's GEMM FLOP/s, memory
+        GB/s), from samples: the median counts, the interquartile range is its interval.
+        On CPU it is compared only on a machine the calibration says is equivalent to the
+        baseline's (a profile names a CPU's ISA, not its speed); on CUDA the profile names
+        the GPU model and memory, and a slower device is what the check exists to catch."""
+        ordered = sorted(rates)
+        q = len(ordered) // 4
+        median = round(ordered[len(ordered) // 2], 3)
+        m = timed.Measured(median, ordered[q], ordered[-1 - q],
+                           f"{metric} = {median} {unit} (median of {len(rates)} samples, "
+                           f"interquartile {ordered[q]:.4g}-{ordered[-1 - q]:.4g})",
+                           others_busy)
+        details = {"rates": [round(r, 4) for r in rates], "unit": unit,
+                   "others_busy": others_busy, **details}
+        now = self._calibrate_for(metric, device)
+        details["calibration"] = now
+        band = self._band(metric, now, tolerance, higher_is_better=True, unit=f" {unit}",
+                          details=details, equivalence=device == "cpu")
+        self._gate(metric, m, band, device, details, recheck=device == "cpu",
+                   stage=lambda: self._stage(metric, median, m, now, details))
 
     # -- times --------------------------------------------------------------------------
     def time(self, metric: str, samples_s: list[float], *, tolerance: str, device: str = "cpu",

@@ -244,14 +244,16 @@ class PerfGate:
         bench.extra_info[metric] = extra
 
     # -- rates --------------------------------------------------------------------------
-    def rate(self, metric: str, rates: list[float], *, unit: str, device: str = "cpu",
-             others_busy: float | None = None, tolerance: str = "hardware",
-             **details) -> None:
+    def rate(self, metric: str, times_s: list[float], *, work: float, unit: str,
+             scale: float, device: str = "cpu", others_busy: float | None = None,
+             tolerance: str = "hardware", **details) -> float:
         """An absolute rate of which higher is better (the hardware's GEMM FLOP/s, memory
-        GB/s), from samples: the median counts, the interquartile range is its interval.
+        GB/s): `work / scale` per second, from the per-call times of samples; the median
+        counts, the interquartile range is its interval. Returns the median rate.
         On CPU it is compared only on a machine the calibration says is equivalent to the
         baseline's (a profile names a CPU's ISA, not its speed); on CUDA the profile names
         the GPU model and memory, and a slower device is what the check exists to catch."""
+        rates = [work / t / scale for t in times_s]
         ordered = sorted(rates)
         q = len(ordered) // 4
         median = round(ordered[len(ordered) // 2], 3)
@@ -261,12 +263,15 @@ class PerfGate:
                            others_busy)
         details = {"rates": [round(r, 4) for r in rates], "unit": unit,
                    "others_busy": others_busy, **details}
+        self._hand_to_benchmark(metric, f"seconds per call; {unit} in extra_info", times_s, 1,
+                                {unit: median, **details})
         now = self._calibrate_for(metric, device)
         details["calibration"] = now
         band = self._band(metric, now, tolerance, higher_is_better=True, unit=f" {unit}",
                           details=details, equivalence=device == "cpu")
         self._gate(metric, m, band, device, details, recheck=device == "cpu",
                    stage=lambda: self._stage(metric, median, m, now, details))
+        return median
 
     # -- times --------------------------------------------------------------------------
     def time(self, metric: str, samples_s: list[float], *, tolerance: str, device: str = "cpu",

@@ -30,8 +30,8 @@ def test_hardware_reaches_its_baseline_share_of_peak(case, perf, gate):
                                                      rounds=ROUNDS, sample_s=SAMPLE_S)
     finally:
         torch.backends.cuda.matmul.allow_tf32 = False
-    rates = [kernel.work / t / kernel.scale for t in sides[case.id].times_s]
-    median = sorted(rates)[len(rates) // 2]
+    times = sides[case.id].times_s
+    median = sorted(kernel.work / t / kernel.scale for t in times)[len(times) // 2]
     peak, source = peaks.peak(case)
     share = None if peak is None else round(median / peak, 4)
     gate.info("share_of_peak", share, peak=peak, peak_source=source, unit=kernel.unit,
@@ -43,5 +43,6 @@ def test_hardware_reaches_its_baseline_share_of_peak(case, perf, gate):
                      source=floor_source, message=(
                          f"{case.id} reached {median:.4g} {kernel.unit}, {share:.0%} of the "
                          f"peak {peak:g} ({source}); the floor is {floor:.0%} ({floor_source})"))
-    perf.rate("rate", rates, unit=kernel.unit, device=case.device, others_busy=others_busy,
-              threads=torch.get_num_threads(), peak=peak, peak_source=source)
+    perf.rate("rate", times, work=kernel.work, unit=kernel.unit, scale=kernel.scale,
+              device=case.device, others_busy=others_busy, threads=torch.get_num_threads(),
+              peak=peak, peak_source=source)

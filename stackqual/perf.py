@@ -85,11 +85,13 @@ class PerfGate:
 
     def _band(self, metric: str, now: dict, tolerance: str, higher_is_better: bool,
               unit: str = "", details: dict | None = None,
-              equivalence: bool = True) -> timed.Band | None:
+              equivalence: tuple[float, str] | None = policy.CALIBRATION_TOLERANCE
+              ) -> timed.Band | None:
         """This profile's baseline with its tolerance, or None when recording or when
         there is none. A baseline of another profile fails the test; one measured on a
-        machine that is not equivalent to this one (`now`: its calibration) skips as "not
-        comparable", its record keeping the check's `details` (which path ran)."""
+        machine that is not equivalent to this one (`now`: its calibration, within
+        `equivalence`; None: the hardware keys only) skips as "not comparable", its record
+        keeping the check's `details` (which path ran)."""
         gate = self.gate
         value = None if gate.update else gate.baseline(metric, "positive number")
         if value is None:
@@ -106,28 +108,29 @@ class PerfGate:
         reasons = [f"{key} {fingerprint.get(key)!r} -> {here.get(key)!r}"
                    for key in HARDWARE_KEYS if fingerprint.get(key) != here.get(key)]
         if equivalence or reasons:
-            self._require_equivalent(metric, now, reasons, details=details)
+            self._require_equivalent(metric, now, reasons, details=details,
+                                     within=equivalence or policy.CALIBRATION_TOLERANCE)
         tol, tol_source = policy.perf_tolerance(tolerance, self.options.tolerances,
                                                 None if higher_is_better else float(value))
         source = f"baseline {gate.baseline_path}; tolerance {tol:.0%} ({tol_source})"
         return timed.Band(float(value), tol, higher_is_better, source, unit)
 
     def _require_equivalent(self, metric: str, now: dict, reasons: tuple | list = (),
-                            when: str = "", details: dict | None = None) -> None:
+                            when: str = "", details: dict | None = None,
+                            within: tuple[float, str] = policy.CALIBRATION_TOLERANCE) -> None:
         """Skip as "not comparable" unless this machine's calibration `now` (and the
         hardware `reasons` found) say it is equivalent to the machine that measured the
         baseline, as that baseline's own calibration describes it."""
         gate = self.gate
         was = self._recorded_calibration(metric)
-        reasons = [*reasons, *calibration.differences(was, now,
-                                                      policy.CALIBRATION_TOLERANCE[0])]
+        reasons = [*reasons, *calibration.differences(was, now, within[0])]
         if not reasons:
             return
         message = (
             f"not comparable: this machine{when} is not the one the baseline in "
             f"{gate.baseline_path} was measured on ({'; '.join(reasons)}). Calibration: "
             f"{calibration.side_by_side(was, now)}. A timing is compared only on an "
-            f"equivalent machine ({policy.CALIBRATION_TOLERANCE[1]}); record this machine's "
+            f"equivalent machine ({within[1]}); record this machine's "
             f"with: {RECORD_COMMAND}")
         gate.record(metric, None, None, "not-comparable", "stackqual.calibration", message,
                     {**(details or {}), "reasons": reasons, "calibration_recorded": was,
@@ -246,13 +249,15 @@ class PerfGate:
     # -- rates --------------------------------------------------------------------------
     def rate(self, metric: str, times_s: list[float], *, work: float, unit: str,
              scale: float, device: str = "cpu", others_busy: float | None = None,
-             tolerance: str = "hardware", **details) -> float:
+             **details) -> float:
         """An absolute rate of which higher is better (the hardware's GEMM FLOP/s, memory
         GB/s): `work / scale` per second, from the per-call times of samples; the median
         counts, the interquartile range is its interval. Returns the median rate.
-        On CPU it is compared only on a machine the calibration says is equivalent to the
-        baseline's (a profile names a CPU's ISA, not its speed); on CUDA the profile names
-        the GPU model and memory, and a slower device is what the check exists to catch."""
+        Compared only on the same device model (the profile, the fingerprint's CPU or GPU
+        model); on CPU also only where the calibration is within
+        policy.HARDWARE_CPU_EQUIVALENCE of the baseline's (a CPU model string such as "AMD
+        EPYC" covers several generations), on CUDA never excused by it: a slower GPU is what
+        the check exists to catch. Tolerance: policy.PERF_TOLERANCE["hardware_*"]."""
         rates = [work / t / scale for t in times_s]
         ordered = sorted(rates)
         q = len(ordered) // 4
@@ -267,9 +272,11 @@ class PerfGate:
                                 {unit: median, **details})
         now = self._calibrate_for(metric, device)
         details["calibration"] = now
-        band = self._band(metric, now, tolerance, higher_is_better=True, unit=f" {unit}",
-                          details=details, equivalence=device == "cpu")
-        self._gate(metric, m, band, device, details, recheck=device == "cpu",
+        cpu = calibration.kind(device) == "cpu"
+        band = self._band(metric, now, f"hardware_{calibration.kind(device)}",
+                          higher_is_better=True, unit=f" {unit}", details=details,
+                          equivalence=policy.HARDWARE_CPU_EQUIVALENCE if cpu else None)
+        self._gate(metric, m, band, device, details, recheck=False,
                    stage=lambda: self._stage(metric, median, m, now, details))
         return median
 

@@ -87,10 +87,15 @@ PERF_TOLERANCE = {
     # allocator's peak on CUDA); 5% allows an allocator or kernel detail, not a new buffer.
     "peak_memory": (0.05, "peak memory: exact byte counts, 5% for allocator detail"),
     # The hardware's own rates (suites/hardware: GEMM FLOP/s, memory GB/s) against this
-    # profile's: the same yardsticks as the calibration, whose quiet run-to-run spread on
-    # one machine is 5-7% (CALIBRATION_TOLERANCE below); 15% is twice that.
-    "hardware": (0.15, "hardware rate: twice the 5-7% run-to-run spread measured on one "
-                       "machine"),
+    # profile's, on the same device model. CPU: one shared 2-vCPU host's GEMM and copy
+    # rates moved by up to 1.31x between its phases (a neighbour on the physical core:
+    # calibration GEMM 57.9 vs 75.8 GFLOP/s, memory 1.24x; docs/timing.md), which 35%
+    # absorbs while a part at half its rate fails. CUDA: clocks under load vary by a few
+    # percent; 15% until the first GPU runs measure the spread.
+    "hardware_cpu": (0.35, "CPU hardware rate: a shared host's phases moved GEMM and copy by "
+                           "up to 1.31x"),
+    "hardware_cuda": (0.15, "GPU hardware rate: a few percent of clock variation, 15% until "
+                            "measured"),
 }
 
 # Dense fp16/bf16 tensor-core peak (TFLOP/s, without sparsity: half the datasheets' starred
@@ -186,6 +191,13 @@ def perf_tolerance(name: str, overrides: dict[str, float] | None = None,
 # difference that moved a timed ratio.
 CALIBRATION_TOLERANCE = (0.15, "policy.CALIBRATION_TOLERANCE: each yardstick within 15%, "
                                "twice the spread measured across runs of one machine")
+# The hardware suite's CPU rates are the calibration's own kind of work, so a 15% match
+# would excuse the very slowdowns they exist to catch. They are judged wherever the
+# calibration is within 35%: a host's slow phase (up to 1.31x) is judged against its 35%
+# tolerance, while another host behind the same CPU model string (1.5-2x, docs/timing.md)
+# is "not comparable", never "qualified".
+HARDWARE_CPU_EQUIVALENCE = (0.35, "policy.HARDWARE_CPU_EQUIVALENCE: each yardstick within "
+                                  "35%: a host's phases are judged, another generation is not")
 
 # Before a timed check whose baseline's calibration differs from this machine's, the
 # calibration is taken again (about 0.6 s each) until it matches, for at most the first

@@ -106,9 +106,9 @@ def _progress(run: SuiteRun, index: int, total: int, started: float, events: lis
     done = sum(1 for e in events if e.get("event") == "test" and e.get("when") == "call")
     current = next((e["nodeid"] for e in reversed(events) if e.get("event") == "start"), "")
     elapsed = time.monotonic() - started
-    return (f"[{index}/{total}] {run.name}: {done} tests done, {elapsed / 60:.0f}:"
-            f"{elapsed % 60:02.0f} elapsed" + (f", on {current.split('::')[-1][:60]}"
-                                               if current else ""))
+    minutes, seconds = divmod(int(elapsed), 60)
+    return (f"[{index}/{total}] {run.name}: {done} tests done, {minutes}:{seconds:02d} "
+            "elapsed" + (f", on {current.split('::')[-1][:60]}" if current else ""))
 
 
 def run_suite(name: str, index: int, total: int, suites_dir: Path, out: Path,

@@ -7,7 +7,7 @@ import pytest
 
 
 def pytest_configure(config):
-    if not config.pluginmanager.has_plugin("stackqual"):
+    if not config.pluginmanager.has_plugin("stackqual-active"):
         raise pytest.UsageError(
             "the stackqual plugin is not loaded: install the project first, "
             "e.g. `pip install torch==2.13.0 -e '.[test]'` (see README.md)")

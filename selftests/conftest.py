@@ -12,6 +12,15 @@ import torch._dynamo.trace_rules  # noqa: F401
 from selftests.support import SuiteRunner, fixed_calibration
 
 
+@pytest.fixture(autouse=True)
+def stackqual_asked(monkeypatch):
+    """The self-tests' own runs (pytester folders have no `stackqual = true` of their own)
+    ask for the plugin as `stackqual qualify` does (stackqual.plugin)."""
+    from stackqual import plugin
+
+    monkeypatch.setenv(plugin.ENV, "1")
+
+
 @pytest.fixture
 def fake_gpu(monkeypatch):
     """Make torch.cuda report one GPU with the given name, capability and memory."""

@@ -29,6 +29,10 @@ TIMED_S = 11
 DYNAMO_CASE_S = 5
 # A case that loads a pretrained model (HF parity: 1.2 s mean, 4 s first, on CPU).
 MODEL_LOAD_CASE_S = 3
+# A hardware peak case (suites/hardware): 15 rounds of 0.05 s samples, warm-up, one
+# calibration (~1 s) and its buffers (up to 3 x 2 GiB); the CPU cases took about 2 s each on
+# the 2-vCPU CI machine.
+HARDWARE_CASE_S = 4
 # Any other case (SDPA dispatch and numerics: 0.01-0.03 s each on CPU; on CUDA the
 # profiler and kernel launches add to that).
 LIGHT_CASE_S = 0.3
@@ -75,6 +79,8 @@ def estimate(nodeids: list[str]) -> Estimate:
               or "models/test_cost.py::test_throughput" in nodeid):
             e.timed += 1
             e.seconds += TIMED_S
+        elif "hardware/test_peak.py" in nodeid:
+            e.seconds += HARDWARE_CASE_S
         elif "test_hf_parity.py" in nodeid or "test_accuracy.py" in nodeid:
             e.seconds += MODEL_LOAD_CASE_S
         else:

@@ -1,6 +1,9 @@
 """`stackqual`: the qualification run and a look at this machine's profile.
 
-    stackqual qualify [PYTEST ARGS...]   run every suite this machine can run; report written
+    stackqual qualify [OPTIONS] [PYTEST ARGS...]
+                                         the node's verdict: health, every suite in its own
+                                         process; exit 0 qualified, 1 failed, 2 not judged,
+                                         3 broke (`stackqual qualify --help`)
     stackqual profile                    print the detected profile and the stack fingerprint
     stackqual fetch-assets [--pin]       download every hub model and dataset the suites name
                                          into the HF cache (for air-gapped machines to copy);
@@ -26,15 +29,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def qualify(pytest_args: list[str]) -> int:
-    """The suites (not the self-tests), GPU cases included when CUDA is present; the run
-    report goes to reports/ unless --report-dir says otherwise."""
+def qualify(argv: list[str]) -> int:
+    """The node's verdict (stackqual.qualify): health, then each suite in its own process;
+    `stackqual qualify --help` lists its options and exit codes."""
+    from . import qualify as qualifying
 
-    if not (REPO / "suites").is_dir():
-        print(f"stackqual qualify: no suites/ next to the package ({REPO}); run it from a "
-              "checkout installed with `pip install -e .`", file=sys.stderr)
-        return 4
-    return run_suites(pytest_args)
+    return qualifying.main(argv, REPO)
 
 
 def run_suites(pytest_args: list[str]) -> int:
@@ -188,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stackqual", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("qualify", help="run every suite this machine can run and write the report")
+    sub.add_parser("qualify", add_help=False,  # its own --help (stackqual.qualify)
+                   help="the node's verdict: health preflight, every suite in its own "
+                        "process, exit 0/1/2/3")
     sub.add_parser("profile", help="print the detected profile and stack fingerprint")
     fetch = sub.add_parser("fetch-assets", help="download every hub asset the suites name into "
                                                 "the HF cache (needs network)")

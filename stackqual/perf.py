@@ -84,11 +84,14 @@ class PerfGate:
         return now
 
     def _band(self, metric: str, now: dict, tolerance: str, higher_is_better: bool,
-              unit: str = "", details: dict | None = None) -> timed.Band | None:
+              unit: str = "", details: dict | None = None,
+              equivalence: tuple[float, str] | None = policy.CALIBRATION_TOLERANCE
+              ) -> timed.Band | None:
         """This profile's baseline with its tolerance, or None when recording or when
         there is none. A baseline of another profile fails the test; one measured on a
-        machine that is not equivalent to this one (`now`: its calibration) skips as "not
-        comparable", its record keeping the check's `details` (which path ran)."""
+        machine that is not equivalent to this one (`now`: its calibration, within
+        `equivalence`; None: the hardware keys only) skips as "not comparable", its record
+        keeping the check's `details` (which path ran)."""
         gate = self.gate
         value = None if gate.update else gate.baseline(metric, "positive number")
         if value is None:
@@ -104,28 +107,30 @@ class PerfGate:
                 pytrace=False)
         reasons = [f"{key} {fingerprint.get(key)!r} -> {here.get(key)!r}"
                    for key in HARDWARE_KEYS if fingerprint.get(key) != here.get(key)]
-        self._require_equivalent(metric, now, reasons, details=details)
+        if equivalence or reasons:
+            self._require_equivalent(metric, now, reasons, details=details,
+                                     within=equivalence or policy.CALIBRATION_TOLERANCE)
         tol, tol_source = policy.perf_tolerance(tolerance, self.options.tolerances,
                                                 None if higher_is_better else float(value))
         source = f"baseline {gate.baseline_path}; tolerance {tol:.0%} ({tol_source})"
         return timed.Band(float(value), tol, higher_is_better, source, unit)
 
     def _require_equivalent(self, metric: str, now: dict, reasons: tuple | list = (),
-                            when: str = "", details: dict | None = None) -> None:
+                            when: str = "", details: dict | None = None,
+                            within: tuple[float, str] = policy.CALIBRATION_TOLERANCE) -> None:
         """Skip as "not comparable" unless this machine's calibration `now` (and the
         hardware `reasons` found) say it is equivalent to the machine that measured the
         baseline, as that baseline's own calibration describes it."""
         gate = self.gate
         was = self._recorded_calibration(metric)
-        reasons = [*reasons, *calibration.differences(was, now,
-                                                      policy.CALIBRATION_TOLERANCE[0])]
+        reasons = [*reasons, *calibration.differences(was, now, within[0])]
         if not reasons:
             return
         message = (
             f"not comparable: this machine{when} is not the one the baseline in "
             f"{gate.baseline_path} was measured on ({'; '.join(reasons)}). Calibration: "
             f"{calibration.side_by_side(was, now)}. A timing is compared only on an "
-            f"equivalent machine ({policy.CALIBRATION_TOLERANCE[1]}); record this machine's "
+            f"equivalent machine ({within[1]}); record this machine's "
             f"with: {RECORD_COMMAND}")
         gate.record(metric, None, None, "not-comparable", "stackqual.calibration", message,
                     {**(details or {}), "reasons": reasons, "calibration_recorded": was,
@@ -146,14 +151,15 @@ class PerfGate:
 
     def _gate(self, metric: str, m: timed.Measured, band: timed.Band | None, device: str,
               details: dict, stage: Callable[[], None],
-              confirm: Callable[[], timed.Measured] | None = None) -> None:
+              confirm: Callable[[], timed.Measured] | None = None,
+              recheck: bool = True) -> None:
         """The baseline gate (Gate.against_baseline) of a timing, judged by stackqual.timed.
         A regression is believed only if a calibration measured right after it still
         matches the baseline's: a shared host's speed moves in phases of seconds (a
         neighbour on the same physical core); otherwise the check is not comparable."""
         def decide(baseline) -> timed.Judgement:
             judgement = timed.judge(metric, m, band, confirm)
-            if judgement.verdict == "regressed":
+            if judgement.verdict == "regressed" and recheck:
                 now = self._calibrate(device)
                 details["calibration_after"] = now
                 self._require_equivalent(
@@ -239,6 +245,40 @@ class PerfGate:
         for t in samples_s:
             stats.update(t * calls)
         bench.extra_info[metric] = extra
+
+    # -- rates --------------------------------------------------------------------------
+    def rate(self, metric: str, times_s: list[float], *, work: float, unit: str,
+             scale: float, device: str = "cpu", others_busy: float | None = None,
+             **details) -> float:
+        """An absolute rate of which higher is better (the hardware's GEMM FLOP/s, memory
+        GB/s): `work / scale` per second, from the per-call times of samples; the median
+        counts, the interquartile range is its interval. Returns the median rate.
+        Compared only on the same device model (the profile, the fingerprint's CPU or GPU
+        model); on CPU also only where the calibration is within
+        policy.HARDWARE_CPU_EQUIVALENCE of the baseline's (a CPU model string such as "AMD
+        EPYC" covers several generations), on CUDA never excused by it: a slower GPU is what
+        the check exists to catch. Tolerance: policy.PERF_TOLERANCE["hardware_*"]."""
+        rates = [work / t / scale for t in times_s]
+        ordered = sorted(rates)
+        q = len(ordered) // 4
+        median = round(ordered[len(ordered) // 2], 3)
+        m = timed.Measured(median, ordered[q], ordered[-1 - q],
+                           f"{metric} = {median} {unit} (median of {len(rates)} samples, "
+                           f"interquartile {ordered[q]:.4g}-{ordered[-1 - q]:.4g})",
+                           others_busy)
+        details = {"rates": [round(r, 4) for r in rates], "unit": unit,
+                   "others_busy": others_busy, **details}
+        self._hand_to_benchmark(metric, f"seconds per call; {unit} in extra_info", times_s, 1,
+                                {unit: median, **details})
+        now = self._calibrate_for(metric, device)
+        details["calibration"] = now
+        cpu = calibration.kind(device) == "cpu"
+        band = self._band(metric, now, f"hardware_{calibration.kind(device)}",
+                          higher_is_better=True, unit=f" {unit}", details=details,
+                          equivalence=policy.HARDWARE_CPU_EQUIVALENCE if cpu else None)
+        self._gate(metric, m, band, device, details, recheck=False,
+                   stage=lambda: self._stage(metric, median, m, now, details))
+        return median
 
     # -- times --------------------------------------------------------------------------
     def time(self, metric: str, samples_s: list[float], *, tolerance: str, device: str = "cpu",

@@ -86,6 +86,16 @@ PERF_TOLERANCE = {
     # Peak memory of a forward is counted exactly (MemTracker on CPU, the caching
     # allocator's peak on CUDA); 5% allows an allocator or kernel detail, not a new buffer.
     "peak_memory": (0.05, "peak memory: exact byte counts, 5% for allocator detail"),
+    # The hardware's own rates (suites/hardware: GEMM FLOP/s, memory GB/s) against this
+    # profile's, on the same device model. CPU: one shared 2-vCPU host's GEMM and copy
+    # rates moved by up to 1.31x between its phases (a neighbour on the physical core:
+    # calibration GEMM 57.9 vs 75.8 GFLOP/s, memory 1.24x; docs/timing.md), which 35%
+    # absorbs while a part at half its rate fails. CUDA: clocks under load vary by a few
+    # percent; 15% until the first GPU runs measure the spread.
+    "hardware_cpu": (0.35, "CPU hardware rate: a shared host's phases moved GEMM and copy by "
+                           "up to 1.31x"),
+    "hardware_cuda": (0.15, "GPU hardware rate: a few percent of clock variation, 15% until "
+                            "measured"),
 }
 
 # Dense fp16/bf16 tensor-core peak (TFLOP/s, without sparsity: half the datasheets' starred
@@ -103,8 +113,48 @@ GPU_PEAK_TFLOPS_16BIT = (
 )
 
 
+# Peak memory bandwidth (GB/s), from the same datasheets.
+GPU_PEAK_MEMORY_GBPS = (
+    ("H100 PCIe", 2000.0, "NVIDIA H100 datasheet: PCIe 2 TB/s"),
+    ("H100 NVL", 3900.0, "NVIDIA H100 datasheet: NVL 3.9 TB/s"),
+    ("H100", 3350.0, "NVIDIA H100 datasheet: SXM 3.35 TB/s"),
+    ("H200", 4800.0, "NVIDIA H200 datasheet: SXM and NVL 4.8 TB/s"),
+    ("B200", 8000.0, "NVIDIA HGX B200 datasheet: 8 TB/s per GPU"),
+    ("A100 80GB PCIe", 1935.0, "NVIDIA A100 datasheet: 80GB PCIe 1,935 GB/s"),
+    ("A100-SXM4-80GB", 2039.0, "NVIDIA A100 datasheet: 80GB SXM 2,039 GB/s"),
+    ("A100", 1555.0, "NVIDIA A100 datasheet: 40GB 1,555 GB/s"),
+    ("L4", 300.0, "NVIDIA L4 datasheet: 300 GB/s"),
+)
+
+
 def gpu_peak_tflops(name: str) -> float | None:
     return next((peak for fragment, peak, _ in GPU_PEAK_TFLOPS_16BIT if fragment in name), None)
+
+
+def gpu_peak(kind: str, name: str) -> tuple[float | None, str]:
+    """("16bit" TFLOP/s or "memory" GB/s peak of the GPU named `name`, its source)."""
+    table = GPU_PEAK_TFLOPS_16BIT if kind == "16bit" else GPU_PEAK_MEMORY_GBPS
+    found = next(((peak, source) for fragment, peak, source in table if fragment in name), None)
+    return found or (None, f"{name!r} is not in stackqual/policy.py's datasheet table; add it "
+                           "with its datasheet figure")
+
+
+# The hardware suite (suites/hardware) on CUDA: a kernel below this share of the
+# datasheet peak fails whatever the baseline. A floor for a broken or throttled part, not a
+# performance target (the same model's baseline, within PERF_TOLERANCE["hardware"], is the
+# tight gate). Attention: FlashAttention-2, which SDPA's flash backend is, reaches 35% of
+# H100's peak (FlashAttention-3 paper, Shah et al. 2024, abstract), 50-73% of A100's
+# (FlashAttention-2 paper, Dao 2023, abstract): a floor of 20% is well under both. GEMM and
+# memory: half the datasheet peak, until a healthy node of each model has recorded its own.
+GPU_PEAK_SHARE_FLOOR = {
+    "gemm": (0.50, "policy.GPU_PEAK_SHARE_FLOOR: half the datasheet peak (a broken or "
+                   "throttled part)"),
+    "copy": (0.50, "policy.GPU_PEAK_SHARE_FLOOR: half the datasheet bandwidth"),
+    "triad": (0.50, "policy.GPU_PEAK_SHARE_FLOOR: half the datasheet bandwidth"),
+    "attention": (0.20, "policy.GPU_PEAK_SHARE_FLOOR: FlashAttention-2 reaches 35% of H100 "
+                        "peak (FlashAttention-3 paper), 50-73% of A100's (FlashAttention-2 "
+                        "paper)"),
+}
 
 
 # A time's band is never narrower than this many seconds above its baseline. A cold
@@ -141,6 +191,13 @@ def perf_tolerance(name: str, overrides: dict[str, float] | None = None,
 # difference that moved a timed ratio.
 CALIBRATION_TOLERANCE = (0.15, "policy.CALIBRATION_TOLERANCE: each yardstick within 15%, "
                                "twice the spread measured across runs of one machine")
+# The hardware suite's CPU rates are the calibration's own kind of work, so a 15% match
+# would excuse the very slowdowns they exist to catch. They are judged wherever the
+# calibration is within 35%: a host's slow phase (up to 1.31x) is judged against its 35%
+# tolerance, while another host behind the same CPU model string (1.5-2x, docs/timing.md)
+# is "not comparable", never "qualified".
+HARDWARE_CPU_EQUIVALENCE = (0.35, "policy.HARDWARE_CPU_EQUIVALENCE: each yardstick within "
+                                  "35%: a host's phases are judged, another generation is not")
 
 # Before a timed check whose baseline's calibration differs from this machine's, the
 # calibration is taken again (about 0.6 s each) until it matches, for at most the first
@@ -155,3 +212,17 @@ CALIBRATION_WAIT_S = (30.0, 6.0, "policy.CALIBRATION_WAIT_S: slow phases of a sh
 # "inconclusive", and a baseline is not recorded. On the 2-core CI machine one neighbour
 # process at full speed is 50%; a quiet machine measures 0-2% here.
 BUSY_MACHINE_MAX = 0.10
+
+
+# stackqual qualify's containment. A test past its timeout is interrupted (pytest-timeout,
+# thread method) and its suite reported as broken. The longest test measured on the 2-vCPU
+# CI machine took 42 s (two cold compiles of Mamba); 300 s is seven times that, and a call
+# blocked in CUDA ends in minutes rather than never. Tests marked slow (compiles of every
+# model in training) get 900 s.
+TEST_TIMEOUT_S = {
+    "default": (300, "policy.TEST_TIMEOUT_S: 7x the longest test measured (42 s)"),
+    "slow": (900, "policy.TEST_TIMEOUT_S: tests marked slow"),
+}
+# One suite's whole process: the CPU tier of all suites takes about 20 minutes on the CI
+# machine, the compile suite most of it.
+SUITE_TIMEOUT_S = (3600, "policy.SUITE_TIMEOUT_S: three times the whole CPU tier's run")

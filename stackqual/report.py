@@ -81,10 +81,19 @@ class RunReport:
         self.problems: list[str] = []  # what the run could not do (a baseline not written)
         self.stale_baselines: dict[str, list[str]] = {}  # suite -> keys no test produces
         self.environment: dict = {}  # pip check (stackqual.profile.environment_check)
+        self.stream = None  # an open file: one JSON line per event, as the run goes
         self.suite_packages: dict[str, list[str]] = {}  # suite -> the packages it depends on
 
     def add(self, record: CheckRecord) -> None:
         self.checks.append(record)
+        self.emit({"event": "check", **asdict(record)})
+
+    def emit(self, event: dict) -> None:
+        """One line of the stream (--report-stream), flushed: a run that crashes or is
+        killed keeps every line written before."""
+        if self.stream is not None:
+            self.stream.write(json.dumps(_json_safe(event), default=str) + "\n")
+            self.stream.flush()
 
     def add_test(self, nodeid: str, outcome: str, duration_s: float, reason: str = "") -> None:
         entry = self.tests.setdefault(nodeid, {"outcome": outcome, "duration_s": 0.0})
@@ -134,8 +143,8 @@ class RunReport:
             raise FileExistsError(f"{directory}: 999 reports named {stem}* already exist")
         stem = name
         md_path = directory / f"{stem}.md"
-        timed = self.timed_checks()
-        plot = plots.speed_plot(timed, directory / f"{stem}-speed.png") if timed else None
+        plotted = self.plotted_checks()
+        plot = plots.speed_plot(plotted, directory / f"{stem}-speed.png") if plotted else None
         extra = [lines for lines in (sections(self.checks, directory, stem) if sections
                                      else []) if lines]
         md_path.write_text(self.markdown(data, plot, extra))
@@ -144,6 +153,12 @@ class RunReport:
     def timed_checks(self) -> list[CheckRecord]:
         """Checks that carry a timing comparison (stackqual.perf)."""
         return [c for c in self.checks if "ratio" in c.details and "low" in c.details]
+
+    def plotted_checks(self) -> list[CheckRecord]:
+        """The timed ratios, and the times (compile seconds) judged against a baseline."""
+        return self.timed_checks() + [
+            c for c in self.checks if "samples_s" in c.details and "ratio" not in c.details
+            and isinstance(c.expected, (int, float)) and c.verdict != "not-comparable"]
 
     def markdown(self, data: dict, plot: Path | None = None,
                  sections: list[list[str]] = ()) -> str:
@@ -165,10 +180,17 @@ class RunReport:
             if name not in fp:  # torch is already listed with its local version
                 lines.append(f"| {name} | {version} |")
 
-        failed = [c for c in self.checks if c.verdict == "fail"]
+        failed = [c for c in self.checks if c.verdict in ("fail", "regressed")]
         if failed:
             lines += ["", "## Failed checks", ""]
-            lines += [f"- `{c.check_id}`: {c.message}" for c in failed]
+            lines += [f"- `{c.check_id}` ({c.verdict}): {c.message}" for c in failed]
+        unjudged = [c for c in self.checks
+                    if c.verdict in ("no-baseline", "inconclusive", "not-comparable")]
+        if unjudged:
+            lines += ["", "## Not judged", ""]
+            lines += [f"- `{c.check_id}` ({c.verdict}): "
+                      + (c.message.split(". ")[0] if c.message else "no baseline on this "
+                         "profile: record it with --update-baselines") for c in unjudged]
 
         timed = self.timed_checks()
         if timed:

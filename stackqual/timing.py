@@ -33,11 +33,14 @@ import numpy as np
 import torch
 from scipy.stats import bootstrap
 
+from . import plugin
+
+
 @dataclass(frozen=True)
 class TimingConfig:
-    min_rounds: int = 20  # first batch; every later batch has this size too
+    min_rounds: int = plugin.MIN_ROUNDS  # first batch; every later batch has this size too
     max_rounds: int = 200
-    max_time_s: float = 10.0  # per comparison, rounds only (warm-up excluded)
+    max_time_s: float = plugin.MAX_TIME_S  # per comparison, rounds only (warm-up excluded)
     sample_s: float = 0.01  # calibrated length of one sample (all its calls)
     warmup_calls: int = 3
     confidence: float = 0.95

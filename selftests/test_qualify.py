@@ -1,0 +1,259 @@
+"""`stackqual qualify`'s verdict, each exit code earned by a real run: stand-in suites in
+their own folder (a passing check, a failing one, one without a baseline, a test that
+hangs, a process that segfaults), a busy machine, the real hardware suite with an empty
+baselines folder and slowed on purpose; and the health checks through a stand-in NVML."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from selftests.support import REPO, unguarded_environ
+from stackqual import health
+
+SUITES = {
+    "ok": """
+def test_ok(gate):
+    gate.require("answer", True, measured=42, expected=42, source="the question",
+                 message="unused")
+""",
+    "failing": """
+def test_wrong(gate):
+    gate.require("answer", False, measured=41, expected=42, source="the question",
+                 message="answer = 41, expected 42 (the question)")
+""",
+    "unjudged": """
+def test_breaks(gate):
+    gate.at_most_baseline("graph_breaks", 0)
+""",
+    "hanging": """
+import time
+import pytest
+
+def test_before(gate):
+    gate.info("seen", 1)
+
+@pytest.mark.timeout(2)
+def test_hangs():
+    time.sleep(120)
+""",
+    "crashing": """
+import os
+import signal
+
+def test_before(gate):
+    gate.info("seen", 1)
+
+def test_segfaults():
+    os.kill(os.getpid(), signal.SIGSEGV)
+""",
+}
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    for name, text in SUITES.items():
+        folder = tmp_path / "suites" / name
+        folder.mkdir(parents=True)
+        (folder / f"test_{name}.py").write_text(text)
+    return tmp_path
+
+
+def qualify(project: Path, *args, quiet="0"):
+    done = subprocess.run(
+        [sys.executable, "-m", "stackqual.cli", "qualify", "--suites-dir",
+         str(project / "suites"), "--report-dir", str(project / "reports"),
+         "--quiet-seconds", quiet, "--profile=cpu-test", *args],
+        capture_output=True, text=True, cwd=REPO, env=unguarded_environ(), timeout=600)
+    [folder] = sorted((project / "reports").glob("qualify-*"))[-1:]
+    verdict = json.loads((folder / "verdict.json").read_text())
+    assert verdict["exit"] == done.returncode, done.stdout + done.stderr
+    return done, folder, verdict
+
+
+pytestmark = pytest.mark.slow
+
+
+def test_exit_0_when_every_check_passes(project):
+    done, folder, _ = qualify(project, "--suite", "ok")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.rstrip().splitlines()[-1].startswith("stackqual qualify: exit 0: QUALIFIED")
+    summary = (folder / "summary.md").read_text()
+    assert summary.startswith("# Node QUALIFIED: exit 0")
+    assert (folder / "ok" / "junit.xml").is_file() and (folder / "ok" / "stream.jsonl").is_file()
+
+
+def test_exit_1_names_the_failed_check_first(project):
+    done, folder, verdict = qualify(project, "--suite", "ok", "--suite", "failing")
+    assert done.returncode == 1, done.stdout
+    [item] = verdict["not_a_pass"]
+    assert item["kind"] == "failed" and "answer = 41, expected 42" in item["why"]
+    summary = (folder / "summary.md").read_text()
+    assert summary.splitlines()[0] == "# Node NOT QUALIFIED: exit 1, not qualified: a check failed"
+    assert summary.index("## Not a pass") < summary.index("## Suites")
+
+
+def test_exit_2_lists_what_has_no_baseline_and_record_makes_it_0(project):
+    done, _, verdict = qualify(project, "--suite", "unjudged")
+    assert done.returncode == 2, done.stdout
+    [item] = verdict["not_a_pass"]
+    assert item["kind"] == "not judged" and "no-baseline" in item["why"]
+    assert qualify(project, "--suite", "unjudged", "--record")[0].returncode == 0
+    assert qualify(project, "--suite", "unjudged")[0].returncode == 0
+
+
+def test_exit_3_on_a_timeout_keeps_what_was_measured_before(project):
+    done, folder, verdict = qualify(project, "--suite", "hanging")
+    assert done.returncode == 3, done.stdout
+    [item] = verdict["not_a_pass"]
+    assert "ran past its timeout during" in item["why"] and "test_hangs" in item["why"]
+    events = [json.loads(line) for line in (folder / "hanging" / "stream.jsonl").open()]
+    assert any(e["event"] == "check" and e["metric"] == "seen" for e in events)
+    assert "Timeout" in (folder / "hanging" / "pytest.log").read_text()  # with the stacks
+
+
+def test_exit_3_on_a_crashed_suite_and_the_other_suites_still_run(project):
+    done, folder, verdict = qualify(project, "--suite", "crashing", "--suite", "ok")
+    assert done.returncode == 3, done.stdout
+    assert verdict["suites"]["crashing"]["returncode"] == -signal.SIGSEGV
+    assert "killed by SIGSEGV during" in verdict["suites"]["crashing"]["broke"]
+    assert verdict["suites"]["ok"] == {**verdict["suites"]["ok"], "returncode": 0, "broke": ""}
+    events = [json.loads(line) for line in (folder / "crashing" / "stream.jsonl").open()]
+    assert any(e["event"] == "test" and e["outcome"] == "passed" for e in events)
+
+
+def test_a_busy_machine_is_not_qualified(project):
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(os.cpu_count() or 1)]
+    try:
+        done, _, verdict = qualify(project, "--suite", "ok", quiet="1")
+    finally:
+        for p in spinners:
+            p.kill()
+    assert done.returncode == 2, done.stdout
+    assert "machine busy" in verdict["not_a_pass"][0]["why"]
+    assert verdict["suites"] == {}  # nothing run on it
+
+
+def test_the_real_hardware_suite_without_baselines_is_not_judged(tmp_path):
+    empty = tmp_path / "baselines"
+    empty.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "stackqual.cli", "qualify", "--suite", "hardware",
+         "--quiet-seconds", "0", "--report-dir", str(tmp_path / "reports"),
+         "--baselines-dir", str(empty)],
+        capture_output=True, text=True, cwd=REPO, env=unguarded_environ(), timeout=600)
+    assert done.returncode == 2, done.stdout + done.stderr
+    [folder] = (tmp_path / "reports").glob("qualify-*")
+    summary = (folder / "summary.md").read_text()
+    for kernel in ("gemm-fp32-cpu", "copy-cpu", "triad-cpu"):
+        assert f"[{kernel}]#rate" in summary, summary
+    assert "stackqual qualify --record" in summary
+
+
+# -- the hardware slowed on purpose -----------------------------------------------------
+PEAK = "suites/hardware/test_peak.py::test_hardware_reaches_its_baseline_share_of_peak"
+
+
+def test_throttled_hardware_fails_its_baseline(run_suite, tmp_path):
+    baselines = ("--baselines-dir", str(tmp_path / "baselines"))
+    selection = (f"{PEAK}[gemm-fp32-cpu]", f"{PEAK}[copy-cpu]")
+    recorded = run_suite(*selection, *baselines, "--update-baselines")
+    if "not recorded, the machine was busy" in recorded.output:
+        pytest.skip("the machine was busy: baselines are not recorded then; rerun on a quiet "
+                    "machine")
+    assert recorded.returncode == 0, recorded.output
+    run = run_suite(*selection, *baselines, faults=["hardware.throttled"])
+    verdicts = {c["check_id"]: c["verdict"] for c in run.report["checks"]
+                if c["metric"] == "rate"}
+    if "inconclusive" in verdicts.values() and "the machine was busy" in run.output:
+        pytest.skip(f"the machine was busy while the rates were measured: {verdicts}")
+    assert set(verdicts.values()) == {"regressed"}, run.output
+    assert run.returncode == 1 and "rate = " in run.output
+
+
+# -- health, through a stand-in NVML --------------------------------------------------------
+class StandInNVML:
+    """The pynvml names health.py calls, answering as a healthy H100 unless told."""
+
+    class NVMLError(Exception):
+        pass
+
+    NVML_VOLATILE_ECC, NVML_AGGREGATE_ECC, NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 0, 1, 1
+    NVML_CLOCK_SM, NVML_CLOCK_MEM = 1, 2
+
+    def __init__(self, count=1, ecc=(1, 1), uncorrected=0, remapped=(0, 0, 0, 0),
+                 throttle=0x4, pcie=((5, 5), (16, 16)), power=(700_000, 700_000)):
+        self.count, self.ecc, self.uncorrected = count, ecc, uncorrected
+        self.remapped, self.throttle, self.pcie, self.power = remapped, throttle, pcie, power
+
+    def nvmlDeviceGetCount(self): return self.count
+    def nvmlSystemGetDriverVersion(self): return "575.51.03"
+    def nvmlSystemGetCudaDriverVersion(self): return 12090
+    def nvmlDeviceGetHandleByIndex(self, i): return i
+    def nvmlDeviceGetName(self, h): return "NVIDIA H100 80GB HBM3"
+    def nvmlDeviceGetEccMode(self, h): return self.ecc
+    def nvmlDeviceGetTotalEccErrors(self, h, kind, counter): return self.uncorrected
+    def nvmlDeviceGetRemappedRows(self, h): return self.remapped
+    def nvmlDeviceGetRetiredPagesPendingStatus(self, h): return 0
+    def nvmlDeviceGetCurrPcieLinkGeneration(self, h): return self.pcie[0][0]
+    def nvmlDeviceGetMaxPcieLinkGeneration(self, h): return self.pcie[0][1]
+    def nvmlDeviceGetCurrPcieLinkWidth(self, h): return self.pcie[1][0]
+    def nvmlDeviceGetMaxPcieLinkWidth(self, h): return self.pcie[1][1]
+    def nvmlDeviceGetEnforcedPowerLimit(self, h): return self.power[0]
+    def nvmlDeviceGetPowerManagementDefaultLimit(self, h): return self.power[1]
+    def nvmlDeviceGetMigMode(self, h): return (0, 0)
+    def nvmlDeviceGetPersistenceMode(self, h): return 1
+    def nvmlDeviceGetCurrentClocksEventReasons(self, h): return self.throttle
+    def nvmlDeviceGetClockInfo(self, h, clock): return 1980 if clock == 1 else 2619
+    def nvmlDeviceGetMaxClockInfo(self, h, clock): return 1980 if clock == 1 else 2619
+
+
+def verdicts(nvml, expect_gpus=1) -> dict:
+    return {h.name: h for h in health.gpu_checks(nvml, expect_gpus)}
+
+
+def test_a_healthy_gpu_passes_every_check():
+    found = verdicts(StandInNVML())
+    assert {h.verdict for h in found.values()} <= {"pass", "info"}, found
+    assert found["gpu0 pcie link"].verdict == "pass"
+    assert found["gpu0 throttle under load"].reason == "no slowdown (software power cap)"
+
+
+@pytest.mark.parametrize("fault,check,reason", [
+    (dict(count=7), "gpu count", "7 GPUs found, 8 expected"),
+    (dict(ecc=(0, 0)), "gpu0 ecc mode", "ECC is off"),
+    (dict(uncorrected=3), "gpu0 ecc uncorrected (volatile)", "3 uncorrected ECC errors"),
+    (dict(remapped=(2, 1, 1, 0)), "gpu0 row remapping", "a row remap is pending"),
+    (dict(remapped=(0, 0, 0, 1)), "gpu0 row remapping", "a row remap failed"),
+    (dict(throttle=0x8 | 0x40), "gpu0 throttle under load",
+     "slowed by hardware slowdown, hardware thermal slowdown"),
+    (dict(pcie=((5, 5), (8, 16))), "gpu0 pcie link", "PCIe gen 5 x8 (capable of gen 5 x16)"),
+])
+def test_each_health_check_fails_on_its_fault(fault, check, reason):
+    found = verdicts(StandInNVML(**fault), expect_gpus=8 if "count" in fault else 1)
+    assert found[check].verdict == "fail", found[check]
+    assert reason in found[check].reason
+
+
+def test_an_unsupported_query_is_a_skip_with_nvmls_error():
+    nvml = StandInNVML()
+
+    def unsupported(h):
+        raise nvml.NVMLError("Not Supported")
+    nvml.nvmlDeviceGetRemappedRows = unsupported
+    found = verdicts(nvml)
+    assert "gpu0 row remapping" not in found  # before Ampere: retired pages instead
+    assert found["gpu0 retired pages"].verdict == "pass"
+
+
+def test_expected_gpus_without_nvml_fail():
+    checks = health.preflight(expect_gpus=2, quiet_s=0)
+    if any(h.name.startswith("gpu0") for h in checks):
+        pytest.skip("this machine has an NVIDIA driver")
+    [count] = [h for h in checks if h.name == "gpu count"]
+    assert count.verdict == "fail" and "2 GPUs expected" in count.reason

@@ -1,0 +1,447 @@
+"""The stackqual plugin at work, registered by the entry point (stackqual.plugin) only
+where it is asked for: report header, capability skips, the `gate` and `perf` fixtures,
+baseline writes, the run report, and pytest-benchmark's storage per profile
+(stackqual.benchmarks)."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import torch
+
+from . import assets, benchmarks, calibration, capabilities, netguard, policy, profile, timing
+from .baselines import BaselineError, BaselineStore, NotWritten, write_problem
+from .gate import Gate, shown
+from .perf import RECORD_COMMAND, PerfGate, PerfOptions
+from .report import RunReport
+
+STATE = pytest.StashKey["State"]()
+GUARDED = pytest.StashKey[bool]()  # this config turned the network guard on
+
+
+@dataclass(eq=False)  # a registered plugin must stay hashable
+class State:
+    """The run's state; registered as a plugin object so its hooks see it."""
+
+    profile: str
+    profile_source: str
+    store: BaselineStore
+    report: RunReport
+    update: bool
+    report_dir: Path | None
+    perf: PerfOptions
+    passed: set = field(default_factory=set)  # nodeids whose call phase passed
+    judged: int = 0  # tests that ran to a verdict (passed, failed, xfailed), not skipped
+    written: list = field(default_factory=list)
+    report_paths: tuple = ()
+    not_done: list = field(default_factory=list)  # what the end of the run could not do
+    collected: dict = field(default_factory=dict)  # suite -> case ids, before deselection
+    stale: dict = field(default_factory=dict)  # suite -> recorded keys no test produces
+    rootdir: Path = Path(".")
+    suite_packages: dict = field(default_factory=dict)  # suite -> packages (ini table)
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        self.report.emit({"event": "start", "nodeid": nodeid, "time": time.time()})
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call" and (not report.skipped or hasattr(report, "wasxfail")):
+            self.judged += 1
+        reason = ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = report.longrepr[2].removeprefix("Skipped: ")
+        elif report.failed:
+            reason = f"failed in {report.when}: {failure_line(report)}"
+        if report.when == "call" or report.outcome != "passed":
+            self.report.add_test(report.nodeid, report.outcome, report.duration, reason)
+            self.report.emit({"event": "test", "nodeid": report.nodeid, "when": report.when,
+                              "outcome": report.outcome, "duration_s": round(report.duration, 3),
+                              "reason": reason})
+        if report.when == "call" and report.passed:
+            self.passed.add(report.nodeid)
+        elif report.failed:
+            self.passed.discard(report.nodeid)
+
+    def pytest_collectreport(self, report):
+        """A module that failed to import (an API incompatible framework release) is a
+        failed entry of its own, with why."""
+        if report.failed:
+            reason = f"failed in collection: {failure_line(report)}"
+            self.report.add_test(report.nodeid, "failed", 0.0, reason)
+            self.report.emit({"event": "test", "nodeid": report.nodeid, "when": "collect",
+                              "outcome": "failed", "duration_s": 0.0, "reason": reason})
+
+    def pytest_sessionfinish(self, session):
+        ran = bool(self.report.tests)
+        if assets.resolved():  # which commit of each hub asset was loaded
+            self.report.fingerprint["hub_revisions"] = assets.resolved()
+        attempts = netguard.take()  # outside any test or collection
+        if self.report.environment.get("pip_check") == "broken":
+            self._not_done(session, "environment broken (pip check): "
+                           + "; ".join(self.report.environment["problems"]) + ". Failures in "
+                           "this run may be of the environment, not of the stack; reinstall "
+                           "with the constraints (pip install -c constraints/pinned.txt ...)")
+        if attempts:
+            self._not_done(session, network_message(attempts))
+        self.stale = self.store.stale(self.collected, self._gone)
+        self.report.stale_baselines = self.stale
+        if self.update:
+            try:
+                self.written = self.store.commit(self.passed, self.report.fingerprint,
+                                                 prune=self.stale)
+            except NotWritten as e:
+                self.written = e.written
+                self._not_done(session, f"--update-baselines: baselines not written: {e} (each "
+                                        "such file is as it was)")
+        if ran and not self.judged and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
+            self.not_done.append(
+                f"nothing was judged: all {len(self.report.tests)} selected tests skipped "
+                "(reasons above); a run that checks nothing is not a pass")
+        if self.report_dir is not None and ran:
+            try:
+                self.report_paths = self.report.write(
+                    self.report_dir, lambda checks, directory, stem: session.config.hook.
+                    pytest_stackqual_report_section(checks=checks, directory=directory, stem=stem))
+            except OSError as e:
+                self._not_done(session, f"the run report was not written: {e}")
+
+    def _gone(self, suite: str, file: str) -> bool:
+        folder = self.rootdir / "suites" / suite
+        return folder.is_dir() and not (folder / file).exists()
+
+    def _not_done(self, session, problem: str) -> None:
+        self.not_done.append(problem)
+        self.report.problems.append(problem)
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter):
+        tr = terminalreporter
+        improved = [c for c in self.report.checks if c.verdict == "improved"]
+        changed = [c for c in self.report.checks if c.verdict == "changed"]
+        unsure = [c for c in self.report.checks if c.verdict == "inconclusive"]
+        missing = [c for c in self.report.checks if c.verdict == "no-baseline"]
+        incomparable = [c for c in self.report.checks if c.verdict == "not-comparable"]
+        if (improved or changed or unsure or missing or incomparable or self.written
+                or self.report_paths or self.not_done or self.stale):
+            tr.section("stackqual")
+        for kind in ("cpu", "cuda"):
+            cals = [c for c in self.perf.calibrations if c["device"] == kind]
+            if cals:
+                tr.line(f"calibration ({kind}): {calibration.run_summary(cals)}, "
+                        f"{sum(c['seconds'] for c in cals):.1f} s in all")
+        for c in improved:
+            tr.line(f"improved: {c.check_id}: {c.message}")
+        for c in changed:
+            tr.line(f"changed: {c.check_id}: {c.message}", yellow=True)
+        for c in unsure:
+            tr.line(f"inconclusive: {c.check_id}: {c.message}", yellow=True)
+        if incomparable:
+            first = incomparable[0].details
+            tr.line(f"not comparable: {len(incomparable)} timed checks, their baselines were "
+                    "measured on a machine this one is not equivalent to: "
+                    + "; ".join(first["reasons"]), yellow=True)
+            sides = calibration.side_by_side(first["calibration_recorded"],
+                                             first["calibration_here"])
+            tr.line(f"  calibration: {sides}")
+            tr.line(f"  record this machine's baselines: {RECORD_COMMAND}")
+            for c in incomparable:
+                tr.line(f"  not comparable: {c.check_id}")
+        for suite, keys in self.stale.items():
+            where = shown(self.store.path_for(suite))
+            if self.update:
+                tr.line(f"pruned from {where}: {len(keys)} stale keys: " + ", ".join(keys))
+            else:
+                tr.line(f"stale baselines: {len(keys)} keys in {where} that no collected test "
+                        "produces (a test renamed or removed): " + ", ".join(keys)
+                        + "; --update-baselines prunes them", yellow=True)
+        if missing:
+            tr.line(f"{len(missing)} checks have no baseline on profile {self.profile!r} "
+                    "(reported, not compared): record them with --update-baselines")
+        for path in self.written:
+            tr.line(f"baseline written: {path}")
+        if self.update and not self.written:
+            tr.line("--update-baselines: no passing test measured a baseline value; "
+                    "nothing written")
+        if self.report_paths:
+            tr.line(f"report: {self.report_paths[0]}")
+            tr.line(f"summary: {self.report_paths[1]}")
+        for problem in self.not_done:
+            tr.line(problem, red=True, bold=True)
+
+
+def failure_line(report) -> str:
+    """The line that says why a test (or a module's collection) failed: the exception's
+    message, or the first line of a pytest.fail(pytrace=False) message."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else report.longreprtext
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0][:400] if lines else ""
+
+
+def suite_packages(config) -> dict[str, tuple[str, ...]]:
+    """The ini table `stackqual_suite_packages` (pyproject.toml) as suite -> packages."""
+    table = {}
+    for line in config.getini("stackqual_suite_packages"):
+        suite, sep, packages = line.partition(":")
+        if not sep or not suite.strip() or not packages.split():
+            raise pytest.UsageError(f"stackqual_suite_packages: {line!r} is not "
+                                    "`suite: package package ...`")
+        table[suite.strip()] = tuple(packages.split())
+    return table
+
+
+def network_message(attempts: list[str]) -> str:
+    return ("network access attempted, and refused by stackqual's network guard (tests run "
+            "offline): " + "; ".join(dict.fromkeys(attempts)) + ". A case that must download "
+            "runs with --online")
+
+
+def guard_on(config, online: bool) -> None:
+    if not config.stash.get(GUARDED, False) and not online:
+        netguard.activate()
+        config.stash[GUARDED] = True
+
+
+def pytest_unconfigure(config):
+    state = config.stash.get(STATE, None)
+    if state is not None and state.report.stream is not None:
+        state.report.emit({"event": "end"})
+        state.report.stream.close()
+    if config.stash.get(GUARDED, False):
+        netguard.deactivate()
+        config.stash[GUARDED] = False
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    report = yield
+    attempts = netguard.take()
+    if attempts:
+        report.outcome, report.longrepr = "failed", network_message(attempts)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test phase in which the network was tried fails (once), naming every host, even
+    where the code under test swallowed the refusal."""
+    report = yield
+    attempts = netguard.take()
+    if attempts and report.failed:
+        report.sections.append(("stackqual network guard", network_message(attempts)))
+    elif attempts:
+        report.outcome, report.longrepr = "failed", network_message(attempts)
+    return report
+
+
+def _perf_options(config, fingerprint: dict) -> PerfOptions:
+    tolerances = {}
+    for item in config.getoption("perf_tolerance"):
+        name, _, value = item.partition("=")
+        if name not in policy.PERF_TOLERANCE:
+            raise pytest.UsageError(f"--perf-tolerance {item!r}: unknown check {name!r}; "
+                                    f"known: {', '.join(policy.PERF_TOLERANCE)}")
+        try:
+            fraction = float(value)
+        except ValueError:
+            fraction = math.nan  # fails the range check below
+        if not 0 <= fraction < 1:
+            raise pytest.UsageError(f"--perf-tolerance {item!r}: expected {name}=FRACTION "
+                                    "with 0 <= FRACTION < 1, e.g. speedup=0.15")
+        tolerances[name] = fraction
+    max_time, min_rounds = config.getoption("perf_max_time"), config.getoption("perf_min_rounds")
+    if max_time <= 0 or min_rounds < 5:
+        raise pytest.UsageError(f"--perf-max-time must be > 0 (got {max_time}) and "
+                                f"--perf-min-rounds >= 5 (got {min_rounds}): an interval "
+                                "needs rounds")
+    timing_config = timing.TimingConfig(min_rounds=min_rounds, max_time_s=max_time,
+                                        l2_flush=config.getoption("perf_l2_flush"))
+    return PerfOptions(timing=timing_config, tolerances=tolerances,
+                       inconclusive_fails=config.getoption("perf_inconclusive") == "fail",
+                       fingerprint=fingerprint)
+
+
+def _resolve(config, option: str, default: Path) -> Path:
+    value = config.getoption(option)
+    return Path(value).resolve() if value else default
+
+
+def pytest_addhooks(pluginmanager):
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_configure(config):
+    for line in capabilities.MARKERS:
+        config.addinivalue_line("markers", line)
+    if hasattr(config, "workerinput"):  # pragma: no cover - xdist workers
+        raise pytest.UsageError("stackqual does not run under pytest-xdist: timings and "
+                                "baseline writes need one process")
+    rootdir = Path(config.rootpath)
+    guard_on(config, config.getoption("online"))
+    assets.configure(config.getoption("asset"), online=config.getoption("online"))
+
+    threads = config.getoption("threads")
+    if threads is None:
+        threads = len(os.sched_getaffinity(0))
+    if threads < 1:
+        raise pytest.UsageError(f"--threads must be >= 1, got {threads}")
+    torch.set_num_threads(threads)
+
+    cache = config.getoption("inductor_cache")
+    if cache or "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+        cache_dir = Path(cache).resolve() if cache else rootdir / ".stackqual-cache" / "inductor"
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(cache_dir)
+
+    name = config.getoption("profile")
+    try:
+        prof = profile.validate_profile_name(name) if name else profile.detect_profile()
+    except ValueError as e:
+        raise pytest.UsageError(f"--profile: {e}") from None
+
+    baselines_root = _resolve(config, "baselines_dir", rootdir / "baselines")
+    update = config.getoption("update_baselines")
+    if config.getoption("baselines_dir") and not update and not baselines_root.is_dir():
+        raise pytest.UsageError(
+            f"--baselines-dir {config.getoption('baselines_dir')}: {baselines_root} is not an "
+            "existing folder; give the folder that holds <profile>/<suite>.json (with "
+            "--update-baselines a new one is created)")
+    try:
+        store = BaselineStore(baselines_root, prof)
+    except BaselineError as e:
+        raise pytest.UsageError(f"malformed baseline file: {e}") from None
+    problem = write_problem(store.dir) if update else None
+    if problem:
+        raise pytest.UsageError(
+            f"--update-baselines: the baselines of profile {prof!r} cannot be written "
+            f"({problem}); nothing was run. Make {store.dir} writable, or record into a "
+            "writable copy with --baselines-dir")
+
+    report_dir = None if config.getoption("no_report") else _resolve(
+        config, "report_dir", rootdir / "reports")
+    problem = write_problem(report_dir) if report_dir else None
+    if problem:
+        raise pytest.UsageError(f"--report-dir: the run report cannot be written ({problem}); "
+                                "give a writable folder, or --no-report")
+    allocator = timing.fix_allocator()
+    fp = {**profile.fingerprint(), "allocator": allocator}
+    state = State(
+        profile=prof, profile_source="--profile" if name else "detected", store=store,
+        report=RunReport(prof, fp, ["pytest", *config.invocation_params.args]),
+        update=update, report_dir=report_dir, perf=_perf_options(config, fp), rootdir=rootdir)
+    state.report.calibrations = state.perf.calibrations
+    state.suite_packages = suite_packages(config)
+    state.report.suite_packages = {k: list(v) for k, v in state.suite_packages.items()}
+    state.report.environment = profile.environment_check()
+    stream = config.getoption("report_stream")
+    if stream:
+        try:
+            state.report.stream = open(stream, "a", buffering=1)
+        except OSError as e:
+            raise pytest.UsageError(f"--report-stream {stream}: cannot be written ({e})") from None
+        state.report.emit({"event": "session", "profile": prof, "fingerprint": fp,
+                           "environment": state.report.environment})
+    config.stash[STATE] = state
+    config.pluginmanager.register(state, "stackqual-state")
+    benchmarks.configure(config, baselines_root, rootdir / ".stackqual-cache" / "benchmarks",
+                         prof, fp, update)
+
+
+def pytest_report_header(config):
+    state = config.stash[STATE]
+    fp = state.report.fingerprint
+    perf = state.perf.timing
+    lines = [
+        f"stackqual profile: {state.profile} ({state.profile_source}); baselines: "
+        f"{state.store.dir} ({len(state.store.files)} files)"
+        + ("; --update-baselines: ON, passing tests overwrite their values"
+           if state.update else ""),
+        f"stack: python {fp['python']}, torch {fp['torch']} (CUDA {fp['cuda']}), "
+        f"threads {fp['torch_threads']}, cpu {fp['cpu']} ({fp['cpu_capability']})"
+        + (f", gpu {fp['gpu']} sm{fp['compute_capability']}, driver {fp['driver']}, "
+           f"cudnn {fp['cudnn']}" if "gpu" in fp else ""),
+        "packages: " + ", ".join(f"{k} {v}" for k, v in fp["packages"].items()),
+        f"stackqual timing: interleaved A/B, {perf.min_rounds}-round batches up to "
+        f"{perf.max_rounds} rounds or {perf.max_time_s:g} s, {perf.confidence:.0%} bootstrap "
+        f"interval; tolerances " + ", ".join(
+            f"{name} {policy.perf_tolerance(name, state.perf.tolerances)[0]:.0%}"
+            for name in policy.PERF_TOLERANCE)
+        + " (pytest-benchmark's timer defaults do not apply to these)",
+    ]
+    if not state.store.files and not state.update:
+        lines.append(f"stackqual: no baselines recorded for profile {state.profile!r}: baseline "
+                     "checks will skip; record them with --update-baselines")
+    environment = state.report.environment
+    if environment.get("pip_check") != "ok":
+        lines.append(f"stackqual: environment {environment.get('pip_check')} (pip check): "
+                     + "; ".join(environment.get("problems") or [environment.get("why", "")]))
+    for suite, bf in sorted(state.store.files.items()):
+        diffs = profile.fingerprint_differences(bf.fingerprint, fp,
+                                                packages=state.suite_packages.get(suite))
+        if diffs:
+            lines.append(f"stackqual: {shown(bf.path)} was recorded under another stack: "
+                         + "; ".join(diffs))
+    return lines
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    """Every collected case, before -k/-m deselect any, so that a recorded key no test
+    produces any more can be told from one this run merely did not select. A file named
+    with a test selector (`file.py::test`) was not collected in full and is left out."""
+    state = config.stash[STATE]
+    if config.pluginmanager.hasplugin("timeout") and config.getoption("timeout", None):
+        slow_s = policy.TEST_TIMEOUT_S["slow"][0]
+        for item in items:  # per kind of test: pytest-timeout reads the closest marker
+            if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+                item.add_marker(pytest.mark.timeout(slow_s))
+    here = Path(config.invocation_params.dir)
+    partial = {(here / arg.split("::")[0]).resolve() for arg in config.args if "::" in arg}
+    for item in items:
+        if item.path.resolve() not in partial:
+            suite, case = suite_and_case(config, item.nodeid)
+            state.collected.setdefault(suite, set()).add(case)
+
+
+def pytest_collection_finish(session):
+    assets.check_given()
+
+
+def pytest_runtest_setup(item):
+    reason = capabilities.skip_reason(item)
+    if reason:
+        pytest.skip(reason)
+
+
+def suite_and_case(config, nodeid: str) -> tuple[str, str]:
+    """`suites/compile/test_x.py::test_y[a]` -> ("compile", "test_x.py::test_y[a]").
+    Outside suites/, the suite is the test file's folder name."""
+    path, _, rest = nodeid.partition("::")
+    parts = Path(path).parts
+    if len(parts) >= 3 and parts[0] == "suites":
+        return parts[1], "/".join(parts[2:]) + "::" + rest
+    folder = (Path(config.rootpath) / path).parent.name
+    return folder, Path(path).name + "::" + rest
+
+
+@pytest.fixture
+def gate(request) -> Gate:
+    """Record measurements and apply policy and baseline gates for this test."""
+    state = request.config.stash[STATE]
+    suite, case_id = suite_and_case(request.config, request.node.nodeid)
+    return Gate(nodeid=request.node.nodeid, suite=suite, case_id=case_id, store=state.store,
+                report=state.report, update=state.update)
+
+
+@pytest.fixture
+def perf(request, gate, benchmark) -> PerfGate:
+    """Timed comparisons (stackqual.timing) gated against this profile's baselines; a test
+    using it is a pytest-benchmark benchmark (--benchmark-only/-skip/-json/-compare)."""
+    return PerfGate(gate, request.config.stash[STATE].perf, benchmark)

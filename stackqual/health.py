@@ -1,0 +1,293 @@
+"""The node's health, checked before any suite runs (`stackqual qualify`'s preflight).
+
+Each check has a verdict (pass, fail, not-judged, info, skip) and a reason; all of them go
+into the qualification report. What a GPU check reads comes from NVML (`pynvml`, the
+`nvidia-ml-py` distribution), as DCGM's and nvidia-smi's own health checks do:
+
+- count: GPUs found against `--expect-gpus N`;
+- ecc: ECC mode on, and no volatile or aggregate uncorrected ECC error;
+- row remapping: no uncorrectable remapped row, no remap pending, no remap failure
+  (Ampere and later; on earlier parts, no retired page pending);
+- throttle: clock event reasons while a GEMM load runs; a hardware slowdown, thermal
+  slowdown (hardware or software) or power brake fails; a software power cap is reported;
+- clocks: SM and memory clocks under that load against their maxima (reported);
+- power limit: the enforced limit against the default (a lowered limit is reported);
+- pcie: link generation and width against the maxima (a degraded link fails);
+- mig and persistence mode (reported); driver, CUDA driver, CUDA runtime and cuDNN
+  versions (reported).
+
+NVML's reference: https://docs.nvidia.com/deploy/nvml-api/ (nvmlDevice* queries,
+nvmlClocksEventReason* bits). A query this GPU does not support is reported "skip" with
+NVML's error, never a pass.
+
+On CPU: the machine is quiet (other processes' share of the CPUs over two seconds, from
+/proc/stat: a busy machine cannot be qualified, its timings would be judged against
+someone else's load), the CPUs this process may use, and the memory available.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import policy, timing
+
+VERDICTS = ("pass", "fail", "not-judged", "info", "skip")
+
+# nvmlClocksEventReason* bits (nvml.h); the first four mean the GPU is slowed by a fault
+# or by heat, the power cap by its configured limit.
+THROTTLE_BAD = {0x8: "hardware slowdown", 0x40: "hardware thermal slowdown",
+                0x80: "hardware power brake", 0x20: "software thermal slowdown"}
+THROTTLE_INFO = {0x4: "software power cap", 0x1: "idle", 0x2: "applications clocks setting",
+                 0x10: "sync boost"}
+
+
+@dataclass
+class Health:
+    name: str
+    verdict: str
+    value: object = None
+    reason: str = ""
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown health verdict {self.verdict!r}")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def machine_quiet(seconds: float = 2.0) -> Health:
+    """Other processes' share of the CPUs while this one sleeps for `seconds` (0: not
+    watched, said so)."""
+    if seconds <= 0:
+        return Health("machine quiet", "skip", None, "not watched (--quiet-seconds 0)")
+    load = timing.OtherLoad()
+    time.sleep(seconds)
+    share = load.share()
+    if share is None:
+        return Health("machine quiet", "skip", None, "/proc/stat is not readable here")
+    limit = policy.BUSY_MACHINE_MAX
+    if share > limit:
+        return Health("machine quiet", "not-judged", round(share, 3),
+                      f"machine busy: other processes used {share:.0%} of the CPUs over "
+                      f"{seconds:g} s (policy.BUSY_MACHINE_MAX {limit:.0%}); stop them and "
+                      "qualify again")
+    return Health("machine quiet", "pass", round(share, 3),
+                  f"other processes used {share:.0%} of the CPUs (at most {limit:.0%})")
+
+
+def cpu_checks(quiet_s: float = 2.0) -> list[Health]:
+    usable, present = len(os.sched_getaffinity(0)), os.cpu_count()
+    checks = [machine_quiet(quiet_s),
+              Health("cpus", "info", usable, f"{usable} of {present} CPUs usable by this "
+                                              "process")]
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        line = next(ln for ln in Path("/proc/meminfo").read_text().splitlines()
+                    if ln.startswith("MemAvailable:"))
+        gib = int(line.split()[1]) / 2 ** 20
+        checks.append(Health("memory available", "info", round(gib, 1),
+                             f"{gib:.1f} GiB available (/proc/meminfo)"))
+    return checks
+
+
+def load_nvml():
+    """pynvml, initialised; or the reason it is not there."""
+    try:
+        import pynvml
+    except ImportError:
+        return None, ("nvidia-ml-py not installed: the GPU health checks need NVML's Python "
+                      "binding (`pip install nvidia-ml-py`)")
+    try:
+        pynvml.nvmlInit()
+    except Exception as e:  # NVMLError_LibraryNotFound, _DriverNotLoaded, ...
+        return None, f"NVML did not initialise ({e}): no NVIDIA driver on this machine"
+    return pynvml, ""
+
+
+def _query(name: str, nvml, call, judge) -> Health:
+    """One NVML query, judged; a query the GPU does not support is a skip with why."""
+    try:
+        value = call()
+    except nvml.NVMLError as e:
+        return Health(name, "skip", None, f"NVML: {e}")
+    return judge(value)
+
+
+def gpu_checks(nvml, expect_gpus: int | None, under_load=contextlib.nullcontext) -> list[Health]:
+    """The GPU checks through `nvml` (pynvml, or a stand-in with its names); `under_load`:
+    a context manager during which the GPUs are kept busy (the throttle and clock checks
+    read inside it)."""
+    count = nvml.nvmlDeviceGetCount()
+    checks = []
+    if expect_gpus is not None:
+        checks.append(Health("gpu count", "pass" if count == expect_gpus else "fail", count,
+                             f"{count} GPUs found, {expect_gpus} expected (--expect-gpus)"))
+    else:
+        checks.append(Health("gpu count", "info", count, f"{count} GPUs found"))
+    checks.append(_query("driver", nvml, nvml.nvmlSystemGetDriverVersion,
+                         lambda v: Health("driver", "info", _text(v), "NVIDIA driver")))
+    checks.append(_query("cuda driver", nvml, nvml.nvmlSystemGetCudaDriverVersion,
+                         lambda v: Health("cuda driver", "info", f"{v // 1000}.{v % 1000 // 10}",
+                                          "the CUDA version the driver supports")))
+    handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
+    for i, h in enumerate(handles):
+        checks += _device_checks(nvml, i, h)
+    with under_load():
+        for i, h in enumerate(handles):
+            checks += _loaded_checks(nvml, i, h)
+    return checks
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _device_checks(nvml, i: int, h) -> list[Health]:
+    p = f"gpu{i} "
+    name = _text(nvml.nvmlDeviceGetName(h))
+    checks = [Health(p + "name", "info", name)]
+
+    def ecc_mode(v):
+        current = v[0]
+        return Health(p + "ecc mode", "pass" if current else "fail", bool(current),
+                      "ECC on" if current else "ECC is off: memory errors go undetected")
+    checks.append(_query(p + "ecc mode", nvml, lambda: nvml.nvmlDeviceGetEccMode(h), ecc_mode))
+    for counter, label in ((nvml.NVML_VOLATILE_ECC, "volatile"),
+                           (nvml.NVML_AGGREGATE_ECC, "aggregate")):
+        def uncorrected(v, label=label):
+            return Health(p + f"ecc uncorrected ({label})", "pass" if v == 0 else "fail", v,
+                          f"{v} uncorrected ECC errors ({label} counter)")
+        checks.append(_query(p + f"ecc uncorrected ({label})", nvml,
+                             lambda c=counter: nvml.nvmlDeviceGetTotalEccErrors(
+                                 h, nvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, c), uncorrected))
+
+    def remapped(v):
+        corrected, uncorrectable, pending, failed = v
+        bad = [f"{uncorrectable} rows remapped for uncorrectable errors"] if uncorrectable else []
+        bad += ["a row remap is pending (reset the GPU)"] if pending else []
+        bad += ["a row remap failed (the board needs service)"] if failed else []
+        return Health(p + "row remapping", "fail" if bad else "pass",
+                      {"corrected": corrected, "uncorrectable": uncorrectable,
+                       "pending": bool(pending), "failed": bool(failed)},
+                      "; ".join(bad) or f"no pending or failed remap ({corrected} corrected)")
+    row = _query(p + "row remapping", nvml, lambda: nvml.nvmlDeviceGetRemappedRows(h), remapped)
+    if row.verdict == "skip":  # before Ampere: page retirement instead
+        row = _query(p + "retired pages", nvml,
+                     lambda: nvml.nvmlDeviceGetRetiredPagesPendingStatus(h),
+                     lambda v: Health(p + "retired pages", "fail" if v else "pass", bool(v),
+                                      "a page retirement is pending (reset the GPU)" if v
+                                      else "no page retirement pending"))
+    checks.append(row)
+
+    def pcie(v):
+        (gen, max_gen), (width, max_width) = v
+        ok = gen >= max_gen and width >= max_width
+        return Health(p + "pcie link", "pass" if ok else "fail",
+                      {"gen": gen, "max_gen": max_gen, "width": width, "max_width": max_width},
+                      f"PCIe gen {gen} x{width} (capable of gen {max_gen} x{max_width})"
+                      + ("" if ok else ": a degraded link (reseat the board or check the "
+                                       "riser); an idle GPU may also train down its generation"))
+    checks.append(_query(p + "pcie link", nvml, lambda: (
+        (nvml.nvmlDeviceGetCurrPcieLinkGeneration(h), nvml.nvmlDeviceGetMaxPcieLinkGeneration(h)),
+        (nvml.nvmlDeviceGetCurrPcieLinkWidth(h), nvml.nvmlDeviceGetMaxPcieLinkWidth(h))), pcie))
+
+    def power(v):
+        enforced, default = v
+        return Health(p + "power limit", "pass" if enforced >= default else "info",
+                      {"enforced_w": enforced / 1000, "default_w": default / 1000},
+                      f"power limit {enforced / 1000:g} W (default {default / 1000:g} W)"
+                      + ("" if enforced >= default else ": lowered, the GPU will run slower"))
+    checks.append(_query(p + "power limit", nvml, lambda: (
+        nvml.nvmlDeviceGetEnforcedPowerLimit(h),
+        nvml.nvmlDeviceGetPowerManagementDefaultLimit(h)), power))
+    checks.append(_query(p + "mig mode", nvml, lambda: nvml.nvmlDeviceGetMigMode(h),
+                         lambda v: Health(p + "mig mode", "info", bool(v[0]),
+                                          "MIG on: the suites see one instance" if v[0]
+                                          else "MIG off")))
+    checks.append(_query(p + "persistence mode", nvml,
+                         lambda: nvml.nvmlDeviceGetPersistenceMode(h),
+                         lambda v: Health(p + "persistence mode", "info", bool(v),
+                                          "on" if v else "off: the driver unloads when idle "
+                                          "(slower first CUDA call)")))
+    return checks
+
+
+def _loaded_checks(nvml, i: int, h) -> list[Health]:
+    p = f"gpu{i} "
+
+    def throttle(bits):
+        bad = [why for bit, why in THROTTLE_BAD.items() if bits & bit]
+        seen = [why for bit, why in THROTTLE_INFO.items() if bits & bit]
+        return Health(p + "throttle under load", "fail" if bad else "pass", hex(bits),
+                      ("slowed by " + ", ".join(bad)) if bad else
+                      ("no slowdown" + (f" ({', '.join(seen)})" if seen else "")))
+    reasons = getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None) or \
+        nvml.nvmlDeviceGetCurrentClocksThrottleReasons
+    checks = [_query(p + "throttle under load", nvml, lambda: reasons(h), throttle)]
+    for clock, label in ((nvml.NVML_CLOCK_SM, "sm"), (nvml.NVML_CLOCK_MEM, "memory")):
+        def clocks(v, label=label):
+            now, most = v
+            return Health(p + f"{label} clock under load", "info",
+                          {"mhz": now, "max_mhz": most}, f"{now} MHz of {most} MHz")
+        checks.append(_query(p + f"{label} clock under load", nvml, lambda c=clock: (
+            nvml.nvmlDeviceGetClockInfo(h, c), nvml.nvmlDeviceGetMaxClockInfo(h, c)), clocks))
+    return checks
+
+
+@contextlib.contextmanager
+def gemm_load(seconds: float = 2.0):
+    """Every GPU kept busy with bf16 GEMMs, queued for about `seconds`, while the body
+    reads NVML; then synchronised."""
+    import torch
+
+    streams = []
+    for d in range(torch.cuda.device_count()):
+        a = torch.randn(8192, 8192, device=f"cuda:{d}", dtype=torch.bfloat16)
+        torch.mm(a, a)
+        torch.cuda.synchronize(d)
+        start = time.perf_counter()
+        torch.mm(a, a)
+        torch.cuda.synchronize(d)
+        per_call = max(time.perf_counter() - start, 1e-4)
+        for _ in range(int(seconds / per_call)):
+            torch.mm(a, a)
+        streams.append(d)
+    time.sleep(min(seconds / 2, 1.0))  # well into the queued work
+    try:
+        yield
+    finally:
+        for d in streams:
+            torch.cuda.synchronize(d)
+
+
+def versions() -> list[Health]:
+    import torch
+
+    found = [Health("torch", "info", torch.__version__),
+             Health("cuda runtime", "info", torch.version.cuda)]
+    if torch.cuda.is_available():
+        found.append(Health("cudnn", "info", torch.backends.cudnn.version()))
+    return found
+
+
+def preflight(expect_gpus: int | None, quiet_s: float = 2.0, nvml_module=None) -> list[Health]:
+    """All the health checks of this node. `nvml_module`: a stand-in for pynvml (self-
+    tests); by default pynvml itself, where installed and a driver is loaded."""
+    import torch
+
+    checks = cpu_checks(quiet_s) + versions()
+    nvml, why = (nvml_module, "") if nvml_module is not None else load_nvml()
+    if nvml is None:
+        if expect_gpus:
+            checks.append(Health("gpu count", "fail", 0, f"{expect_gpus} GPUs expected "
+                                                        f"(--expect-gpus), none usable: {why}"))
+        else:
+            checks.append(Health("gpu", "skip", None, why))
+        return checks
+    load = gemm_load if nvml_module is None and torch.cuda.is_available() \
+        else contextlib.nullcontext
+    return checks + gpu_checks(nvml, expect_gpus, load)

@@ -1,0 +1,321 @@
+"""`stackqual qualify`: is this node good? One verdict an operator can trust.
+
+1. Health preflight (stackqual.health): the machine is quiet, the GPUs NVML reports are
+   healthy (ECC, row remapping, throttling under load, PCIe link, ...). A busy machine is
+   not qualified (exit 2) and the suites are not run; a failed health check fails the node
+   (exit 1) and the suites are not run: a sick node's figures mean nothing.
+2. Each suite in its own process (`suites/<name>`, the hardware suite first), so that a
+   segfault or a sticky CUDA error ends that suite only; a per-test timeout
+   (pytest-timeout, thread method: a call blocked in CUDA is interrupted, and every
+   thread's stack is dumped into the suite's log); each suite streams one JSON line per
+   test and check as it goes (--report-stream), so a crash keeps all it measured; JUnit
+   XML per suite for CI systems.
+3. The verdict, strict: a check or test that failed, a health check that failed -> 1; a
+   suite that crashed or timed out -> 3; a check that could not be judged (no baseline on
+   this profile, a timing still inconclusive or not comparable, a busy machine, a missing
+   GPU) -> 2, each listed with why and what to do; else 0.
+
+`--record` runs the suites with --update-baselines instead: a new profile's baselines,
+on a node you trust (review and commit them). Everything lands in
+`reports/qualify-<profile>-<time>/`: summary.md (read in a minute: the verdict, every
+check that is not a pass, one line per suite), verdict.json, health.json, and per suite its
+run report, stream, JUnit XML and log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import health, plugin, policy
+
+EXIT_MEANING = {0: "qualified", 1: "not qualified: a check failed",
+                2: "not qualified: some checks could not be judged", 3: "the run itself broke"}
+FAILED = ("fail", "regressed")
+NOT_JUDGED = ("no-baseline", "inconclusive", "not-comparable")
+FIRST = ("hardware",)  # the machine's own rates before anything depends on them
+HELP = f"""exit codes: {'; '.join(f'{k} {v}' for k, v in EXIT_MEANING.items())}; 4 bad usage.
+Arguments after the options go to each suite's pytest (e.g. -m "not slow")."""
+
+
+@dataclass
+class Item:
+    """One thing that is not a pass, as the summary lists it."""
+    kind: str  # failed, not judged, broke
+    where: str
+    why: str
+
+
+@dataclass
+class SuiteRun:
+    name: str
+    returncode: int | None = None
+    seconds: float = 0.0
+    broke: str = ""
+    events: list = field(default_factory=list)
+    folder: Path = Path(".")
+
+    @property
+    def tests(self) -> dict:
+        """nodeid -> the last outcome streamed (a failure in teardown counts)."""
+        outcomes = {}
+        for e in self.events:
+            if e.get("event") == "test":
+                if e["outcome"] != "passed" or e["nodeid"] not in outcomes:
+                    outcomes[e["nodeid"]] = e
+        return outcomes
+
+    @property
+    def checks(self) -> list:
+        return [e for e in self.events if e.get("event") == "check"]
+
+
+def discover(suites_dir: Path, only: list[str]) -> list[str]:
+    names = sorted(p.name for p in suites_dir.iterdir()
+                   if p.is_dir() and any(p.glob("test_*.py")))
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise SystemExit(f"stackqual qualify: --suite {', '.join(unknown)}: no such suite in "
+                             f"{suites_dir} (there are: {', '.join(names)})")
+        names = [n for n in names if n in only]
+    return sorted(names, key=lambda n: (n not in FIRST, n))
+
+
+def _read_events(path: Path) -> list:
+    events = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # the last line of a killed process may be cut
+    return events
+
+
+def _progress(run: SuiteRun, index: int, total: int, started: float, events: list) -> str:
+    done = sum(1 for e in events if e.get("event") == "test" and e.get("when") == "call")
+    current = next((e["nodeid"] for e in reversed(events) if e.get("event") == "start"), "")
+    elapsed = time.monotonic() - started
+    minutes, seconds = divmod(int(elapsed), 60)
+    return (f"[{index}/{total}] {run.name}: {done} tests done, {minutes}:{seconds:02d} "
+            "elapsed" + (f", on {current.split('::')[-1][:60]}" if current else ""))
+
+
+def run_suite(name: str, index: int, total: int, suites_dir: Path, out: Path,
+              pytest_args: list[str], suite_timeout_s: float, started: float) -> SuiteRun:
+    run = SuiteRun(name, folder=out / name)
+    run.folder.mkdir(parents=True, exist_ok=True)
+    stream, log = run.folder / "stream.jsonl", run.folder / "pytest.log"
+    cmd = [sys.executable, "-m", "pytest", str(suites_dir / name), "-p", "no:cacheprovider",
+           "--report-dir", str(run.folder), "--report-stream", str(stream),
+           "--junitxml", str(run.folder / "junit.xml"),
+           f"--timeout={policy.TEST_TIMEOUT_S['default'][0]}", "--timeout-method=thread",
+           *pytest_args]
+    t0 = time.monotonic()
+    tty = sys.stdout.isatty()
+    with open(log, "w") as log_file:
+        proc = subprocess.Popen(cmd, cwd=suites_dir.parent, stdout=log_file,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, plugin.ENV: "1"})
+        last_shown = 0.0
+        while proc.poll() is None:
+            time.sleep(0.5)
+            now = time.monotonic()
+            if now - t0 > suite_timeout_s:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                run.broke = (f"the suite ran past its {suite_timeout_s:.0f} s limit "
+                             "(--suite-timeout) and was killed")
+                break
+            if tty or now - last_shown >= 30:
+                line = _progress(run, index, total, started, _read_events(stream))
+                print(f"\r{line[:120]:<120}" if tty else line, end="" if tty else "\n",
+                      flush=True)
+                last_shown = now
+    if tty:
+        print("\r" + " " * 120 + "\r", end="")
+    run.returncode, run.seconds = proc.returncode, time.monotonic() - t0
+    run.events = _read_events(stream)
+    run.broke = run.broke or _broke(run, log.read_text(errors="replace"))
+    return run
+
+
+TIMEOUT_BANNER = re.compile(r"\+{5,} Timeout \+{5,}")  # pytest-timeout's dump header
+
+
+def _broke(run: SuiteRun, log: str) -> str:
+    """Why the suite's process did not finish its run, or "". A pytest run that ends, with
+    failures or not, streams an "end" event when it unconfigures; a killed or crashed one
+    does not."""
+    finished = {e["nodeid"] for e in run.events if e.get("event") == "test"}
+    unfinished = [e["nodeid"] for e in run.events
+                  if e.get("event") == "start" and e["nodeid"] not in finished]
+    during = f" during {unfinished[-1]}" if unfinished else ""
+    if run.returncode is not None and run.returncode < 0:
+        name = signal.Signals(-run.returncode).name
+        return f"the suite's process was killed by {name}{during} (a crash; see {run.folder})"
+    if TIMEOUT_BANNER.search(log):
+        return (f"a test ran past its timeout{during} (pytest-timeout; every thread's stack is "
+                f"in {run.folder / 'pytest.log'})")
+    if run.returncode in (2, 3, 4):
+        tail = [line for line in log.strip().splitlines() if line.strip()][-1:]
+        meaning = {2: "interrupted", 3: "an internal error", 4: "a usage error"}[run.returncode]
+        return f"pytest exited {run.returncode} ({meaning}): {' '.join(tail)[:300]}"
+    if not any(e.get("event") == "end" for e in run.events):
+        return f"the suite's process exited {run.returncode} before its run ended{during}"
+    return ""
+
+
+def judge(checks: list[health.Health], runs: list[SuiteRun]) -> tuple[int, list[Item]]:
+    items = []
+    for h in checks:
+        if h.verdict == "fail":
+            items.append(Item("failed", f"health: {h.name}", h.reason))
+        elif h.verdict == "not-judged":
+            items.append(Item("not judged", f"health: {h.name}", h.reason))
+    for run in runs:
+        before = len(items)
+        if run.broke:
+            items.append(Item("broke", run.name, run.broke))
+        failed_by_check = set()
+        for c in run.checks:
+            if c["verdict"] in FAILED:
+                failed_by_check.add(c["nodeid"])
+                items.append(Item("failed", c["check_id"], c["message"] or c["verdict"]))
+            elif c["verdict"] in NOT_JUDGED:
+                items.append(Item("not judged", c["check_id"], f"{c['verdict']}: "
+                                  + (c["message"] or _no_baseline(c))))
+        for nodeid, t in run.tests.items():
+            if t["outcome"] == "failed" and nodeid not in failed_by_check:
+                items.append(Item("failed", nodeid, t.get("reason", "")))
+        if run.returncode == 5 and len(items) == before:  # not already said why
+            items.append(Item("not judged", run.name, "nothing was judged: every test skipped"))
+    kinds = {i.kind for i in items}
+    code = 1 if "failed" in kinds else 3 if "broke" in kinds else 2 if kinds else 0
+    order = ("failed", "broke", "not judged")
+    return code, sorted(items, key=lambda i: order.index(i.kind))
+
+
+def _no_baseline(check: dict) -> str:
+    return (f"no baseline on this profile ({check.get('source', '')}): record it on a "
+            "trusted node with `stackqual qualify --record`")
+
+
+def summary(code: int, items: list[Item], checks: list[health.Health], runs: list[SuiteRun],
+            profile_name: str, command: str, seconds: float) -> str:
+    lines = [f"# Node {'QUALIFIED' if code == 0 else 'NOT QUALIFIED'}: exit {code}, "
+             f"{EXIT_MEANING[code]}", "",
+             f"Profile `{profile_name}`, {seconds / 60:.1f} min. Command: `{command}`", ""]
+    if items:
+        lines += [f"## Not a pass ({len(items)})", "", "| | what | why |", "|---|---|---|"]
+        lines += [f"| {i.kind} | `{i.where}` | {i.why.replace('|', '/')[:400]} |"
+                  for i in items]
+        lines.append("")
+    lines += ["## Suites", "", "| suite | tests passed / failed / skipped | checks | time | "
+              "process |", "|---|---|---|---|---|"]
+    for run in runs:
+        outcomes = [t["outcome"] for t in run.tests.values()]
+        verdicts = [c["verdict"] for c in run.checks]
+        lines.append(f"| {run.name} | {outcomes.count('passed')} / {outcomes.count('failed')} / "
+                     f"{outcomes.count('skipped')} | {len(verdicts)} ("
+                     f"{sum(v in FAILED for v in verdicts)} failed, "
+                     f"{sum(v in NOT_JUDGED for v in verdicts)} not judged) | {run.seconds:.0f} s"
+                     f" | {'BROKE: ' + run.broke[:80] if run.broke else f'exit {run.returncode}'}"
+                     f" |")
+    lines += ["", "## Health", "", "| check | verdict | value | why |", "|---|---|---|---|"]
+    lines += [f"| {h.name} | {h.verdict} | {h.value} | {h.reason} |" for h in checks]
+    lines += ["", "Each suite's full report (every check, measured and expected), its stream, "
+              "JUnit XML and pytest log are in its folder next to this file."]
+    return "\n".join(lines) + "\n"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="stackqual qualify", description=__doc__, epilog=HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--record", action="store_true",
+                   help="record this profile's baselines (--update-baselines) on a trusted "
+                        "node instead of judging it")
+    p.add_argument("--expect-gpus", type=int, metavar="N",
+                   help="the number of GPUs this node must have")
+    p.add_argument("--suite", action="append", default=[], metavar="NAME",
+                   help="only this suite (repeatable; default: all)")
+    p.add_argument("--suites-dir", default=None, metavar="PATH",
+                   help="the folder of suites (default: the checkout's suites/)")
+    p.add_argument("--report-dir", default=None, metavar="PATH",
+                   help="where the qualification folder goes (default: reports/)")
+    p.add_argument("--suite-timeout", type=float, default=policy.SUITE_TIMEOUT_S[0],
+                   metavar="S", help="wall-clock limit of one suite's process "
+                                     "(default: %(default)s)")
+    p.add_argument("--quiet-seconds", type=float, default=2.0, metavar="S",
+                   help="how long the preflight watches other processes' load (default 2)")
+    return p
+
+
+def main(argv: list[str], repo: Path) -> int:
+    args, pytest_args = parser().parse_known_args(argv)
+    suites_dir = Path(args.suites_dir).resolve() if args.suites_dir else repo / "suites"
+    if not suites_dir.is_dir():
+        print(f"stackqual qualify: {suites_dir} is not a folder of suites; run it from a "
+              "checkout installed with `pip install -e .`", file=sys.stderr)
+        return 4
+    names = discover(suites_dir, args.suite)
+    from . import profile
+
+    profile_name = next((a.split("=", 1)[1] for a in pytest_args
+                         if a.startswith("--profile=")), None) or profile.detect_profile()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    report_root = Path(args.report_dir).resolve() if args.report_dir else repo / "reports"
+    out = report_root / f"qualify-{profile_name}-{stamp}"
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    command = " ".join(["stackqual", "qualify", *argv])
+    print(f"stackqual qualify: profile {profile_name}, suites {', '.join(names)}; "
+          f"writing {out}", flush=True)
+
+    checks = health.preflight(args.expect_gpus, args.quiet_seconds)
+    (out / "health.json").write_text(json.dumps([h.as_dict() for h in checks], indent=2,
+                                                default=str) + "\n")
+    for h in checks:
+        if h.verdict in ("fail", "not-judged"):
+            print(f"health: {h.name}: {h.verdict}: {h.reason}", flush=True)
+    runs = []
+    if not any(h.verdict in ("fail", "not-judged") for h in checks):
+        extra = ["--update-baselines"] if args.record else []
+        for i, name in enumerate(names, 1):
+            run = run_suite(name, i, len(names), suites_dir, out, [*extra, *pytest_args],
+                            args.suite_timeout, started)
+            runs.append(run)
+            print(f"[{i}/{len(names)}] {name}: exit {run.returncode}, {run.seconds:.0f} s"
+                  + (f", BROKE: {run.broke}" if run.broke else ""), flush=True)
+    else:
+        failed = any(h.verdict == "fail" for h in checks)
+        print("the suites were not run: the node " + ("failed its health preflight" if failed
+              else "could not be judged (above)"), flush=True)
+    code, items = judge(checks, runs)
+    seconds = time.monotonic() - started
+    text = summary(code, items, checks, runs, profile_name, command, seconds)
+    (out / "summary.md").write_text(text)
+    (out / "verdict.json").write_text(json.dumps(
+        {"exit": code, "verdict": EXIT_MEANING[code], "profile": profile_name,
+         "command": command, "seconds": round(seconds, 1),
+         "not_a_pass": [vars(i) for i in items],
+         "suites": {r.name: {"returncode": r.returncode, "broke": r.broke,
+                             "seconds": round(r.seconds, 1)} for r in runs}}, indent=2) + "\n")
+    for item in items[:20]:
+        print(f"  {item.kind}: {item.where}: {item.why[:160]}")
+    if len(items) > 20:
+        print(f"  ... {len(items) - 20} more in {out / 'summary.md'}")
+    print(f"summary: {out / 'summary.md'}")
+    print(f"stackqual qualify: exit {code}: {EXIT_MEANING[code].upper()}"
+          f" ({seconds / 60:.1f} min)")
+    return code

@@ -103,7 +103,7 @@ def _read_events(path: Path) -> list:
 
 
 def _progress(run: SuiteRun, index: int, total: int, started: float, events: list) -> str:
-    done = sum(1 for e in events if e.get("event") == "test" and e.get("when") == "call")
+    done = len({e["nodeid"] for e in events if e.get("event") == "test"})
     current = next((e["nodeid"] for e in reversed(events) if e.get("event") == "start"), "")
     elapsed = time.monotonic() - started
     minutes, seconds = divmod(int(elapsed), 60)
@@ -271,8 +271,9 @@ def main(argv: list[str], repo: Path) -> int:
     names = discover(suites_dir, args.suite)
     from . import profile
 
-    profile_name = next((a.split("=", 1)[1] for a in pytest_args
-                         if a.startswith("--profile=")), None) or profile.detect_profile()
+    given = [b for a, b in zip(pytest_args, pytest_args[1:]) if a == "--profile"] + [
+        a.split("=", 1)[1] for a in pytest_args if a.startswith("--profile=")]
+    profile_name = given[-1] if given else profile.detect_profile()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     report_root = Path(args.report_dir).resolve() if args.report_dir else repo / "reports"
     out = report_root / f"qualify-{profile_name}-{stamp}"

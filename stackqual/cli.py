@@ -77,17 +77,29 @@ def fetch_assets(pin: bool, dry_run: bool) -> int:
     return 0
 
 
-def compare_reports(base: str, candidate: str, json_path: str | None,
-                    markdown_path: str | None) -> int:
+def compared(base: str, candidate: str, command: str):
+    """(the comparison of two run reports, the candidate's data), or None when they
+    cannot be compared (said on stderr)."""
     from . import compare
 
     try:
         (base_path, base_data), (cand_path, cand_data) = (compare.load(Path(base)),
                                                           compare.load(Path(candidate)))
-        result = compare.compare(base_data, cand_data, base_path.name, cand_path.name)
+        return (compare.compare(base_data, cand_data, base_path.name, cand_path.name),
+                cand_data)
     except compare.CompareError as e:
-        print(f"stackqual compare: {e}", file=sys.stderr)
+        print(f"stackqual {command}: {e}", file=sys.stderr)
+        return None
+
+
+def compare_reports(base: str, candidate: str, json_path: str | None,
+                    markdown_path: str | None) -> int:
+    from . import compare
+
+    found = compared(base, candidate, "compare")
+    if found is None:
         return 4
+    result = found[0]
     text = compare.markdown(result)
     print(text, end="")
     if markdown_path:
@@ -103,15 +115,12 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
     run with --update-baselines --snapshot-update (timings are not recorded from a busy
     machine: stackqual.perf), and only when that run passes is the CHANGELOG appended."""
 
-    from . import compare, profile
+    from . import profile
 
-    try:
-        (base_path, base_data), (cand_path, cand_data) = (compare.load(Path(base)),
-                                                          compare.load(Path(candidate)))
-        result = compare.compare(base_data, cand_data, base_path.name, cand_path.name)
-    except compare.CompareError as e:
-        print(f"stackqual accept: {e}", file=sys.stderr)
+    found = compared(base, candidate, "accept")
+    if found is None:
         return 4
+    result, cand_data = found
     if not reason.strip():
         print("stackqual accept: --reason is required: say why these changes are accepted",
               file=sys.stderr)
@@ -121,7 +130,7 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
                                             here["packages"])
     if moved:
         print(f"stackqual accept: the installed stack is not the reviewed candidate "
-              f"({cand_path.name}): {'; '.join(moved)}. Install the candidate's stack, or "
+              f"({result.candidate}): {'; '.join(moved)}. Install the candidate's stack, or "
               "compare a report of this one", file=sys.stderr)
         return 4
     code = run_suites(["--update-baselines", "--snapshot-update", *pytest_args])

@@ -116,6 +116,7 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
     machine: stackqual.perf), and only when that run passes is the CHANGELOG appended."""
 
     from . import profile
+    from .gate import shown
 
     found = compared(base, candidate, "accept")
     if found is None:
@@ -146,7 +147,7 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
     staged = changelog.with_name(f".{changelog.name}.{os.getpid()}")
     staged.write_text(before + changelog_entry(result, reason, here))
     os.replace(staged, changelog)  # whole or not at all
-    print(f"stackqual accept: recorded; {shown_path(changelog)} appended")
+    print(f"stackqual accept: recorded; {shown(changelog)} appended")
     return 0
 
 
@@ -158,11 +159,6 @@ def baselines_dir(pytest_args: list[str]) -> Path:
         if arg.startswith("--baselines-dir="):
             return Path(arg.split("=", 1)[1]).resolve()
     return REPO / "baselines"
-
-
-def shown_path(path: Path) -> str:
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative
 
 
 def changelog_entry(result, reason: str, fingerprint: dict) -> str:

@@ -154,14 +154,15 @@ class Snapshots:
         self.folder = snapshot_folder(root, framework, metadata.version(distribution),
                                       self.update)
         self.kinds, self.kinds_source, self.gate = kinds, kinds_source, gate
-        self.extension = extension_for(self.folder)()
+        extension_class = extension_for(self.folder)
+        self.extension = extension_class()
         self.location = PyTestLocation(request.node)
         with incompatible.harness("syrupy's session (config._syrupy)"):
             session = config._syrupy
         self.assertion = SnapshotAssertion(
             update_snapshots=self.update,
             update_new_snapshots_only=config.option.update_new_snapshots_only,
-            extension_class=extension_for(self.folder), test_location=self.location,
+            extension_class=extension_class, test_location=self.location,
             session=session)
 
     def path(self, kind: str) -> Path:

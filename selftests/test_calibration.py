@@ -41,6 +41,26 @@ def test_each_timing_is_recorded_with_its_calibration(suite):
     assert recorded["test_timed.py::test_speed#speedup"] == fixed_calibration()
 
 
+def test_no_baseline_is_recorded_in_a_slow_phase(pytester, monkeypatch):
+    """The first timing is recorded at the machine's usual speed; then the host enters a
+    slow phase (every yardstick 1.6x slower, for longer than the waiting budget): the
+    second timing is not recorded, and says why."""
+    def machine():
+        yield fixed_calibration()  # before test_speed
+        while True:
+            yield fixed_calibration(scale=1.6)
+    calibrations = machine()
+    monkeypatch.setattr(calibration, "measure", lambda device="cpu": next(calibrations))
+    pytester.makepyfile(test_timed=TIMED_TESTS)
+    result = pytester.runpytest(*FAST, "--update-baselines")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_compile_time: not recorded: this machine ran slower "
+                                 "than its usual speed in this run (gemm: 0.625 GFLOP/s here, "
+                                 "1 recorded (1.60x slower*a shared host's slow phase*"])
+    recorded = baseline(pytester)["recorded"]["calibration"]
+    assert set(recorded) == {"test_timed.py::test_speed#speedup"}
+
+
 def test_a_baseline_of_a_machine_1_6x_slower_is_not_comparable(suite, steady_machine):
     """The baseline's machine was 1.6x slower on every yardstick (simulated: this machine
     is 1.6x faster): every timed check is "not comparable", naming each yardstick and the

@@ -231,3 +231,25 @@ def test_benchmark_compare_without_saved_runs_says_how_to_record_them(suite):
     assert not (suite.path / "baselines").exists()
     named = suite.runpytest(*FAST, "--benchmark-compare=0001")
     assert named.ret == pytest.ExitCode.USAGE_ERROR  # a named run that is not there
+
+
+def test_a_recording_split_over_suite_processes_is_saved_as_one_run(tmp_path):
+    """`stackqual qualify --record` runs each suite in its own process, and each saves its
+    part; --benchmark-compare compares with one saved run, so the parts become one."""
+    from stackqual import benchmarks
+
+    folder = tmp_path / "benchmarks" / "Linux-CPython-3.11-64bit"
+    folder.mkdir(parents=True)
+    (folder / "0001_baseline.json").write_text(json.dumps({"benchmarks": [{"name": "old"}]}))
+    before = benchmarks.saved_runs(tmp_path / "benchmarks")
+    for i, name in enumerate(("compile", "models", "attention"), 2):
+        (folder / f"000{i}_baseline.json").write_text(json.dumps(
+            {"machine_info": {"node": "x"}, "benchmarks": [{"name": name}]}))
+    merged = benchmarks.merge_saved(list(benchmarks.saved_runs(tmp_path / "benchmarks")
+                                         - before))
+    assert merged.name == "0002_baseline.json"
+    assert sorted(p.name for p in folder.iterdir()) == ["0001_baseline.json",
+                                                         "0002_baseline.json"]
+    data = json.loads(merged.read_text())
+    assert [b["name"] for b in data["benchmarks"]] == ["compile", "models", "attention"]
+    assert data["machine_info"] == {"node": "x"}

@@ -41,6 +41,16 @@ def test_before(gate):
 def test_hangs():
     time.sleep(120)
 """,
+    "per_device": """
+import os
+import signal
+
+def test_device(gate):
+    gate.info("visible", os.environ["CUDA_VISIBLE_DEVICES"],
+              order=os.environ["CUDA_DEVICE_ORDER"])
+    if os.environ["CUDA_VISIBLE_DEVICES"] == "5":
+        os.kill(os.getpid(), signal.SIGSEGV)
+""",
     "crashing": """
 import os
 import signal
@@ -63,12 +73,13 @@ def project(tmp_path) -> Path:
     return tmp_path
 
 
-def qualify(project: Path, *args, quiet="0"):
+def qualify(project: Path, *args, quiet="0", env=None):
     done = subprocess.run(
         [sys.executable, "-m", "stackqual.cli", "qualify", "--suites-dir",
          str(project / "suites"), "--report-dir", str(project / "reports"),
          "--quiet-seconds", quiet, "--profile=cpu-test", *args],
-        capture_output=True, text=True, cwd=REPO, env=unguarded_environ(), timeout=600)
+        capture_output=True, text=True, cwd=REPO, env={**unguarded_environ(), **(env or {})},
+        timeout=600)
     [folder] = sorted((project / "reports").glob("qualify-*"))[-1:]
     verdict = json.loads((folder / "verdict.json").read_text())
     assert verdict["exit"] == done.returncode, done.stdout + done.stderr
@@ -176,6 +187,34 @@ def test_throttled_hardware_fails_its_baseline(run_suite, tmp_path):
     assert run.returncode == 1 and "rate = " in run.output
 
 
+def test_each_gpu_runs_every_visible_device_in_its_own_processes_and_names_the_worst(project):
+    """Stand-in devices: the outer CUDA_VISIBLE_DEVICES a scheduler would set (3,5,7); the
+    process of device 5 crashes, the others still run, and the node's verdict names it."""
+    done, folder, verdict = qualify(project, "--suite", "per_device", "--each-gpu", "--node",
+                                    "node-a", env={"CUDA_VISIBLE_DEVICES": "3,5,7"})
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert verdict["node"] == "node-a" and folder.name.startswith("qualify-cpu-test-node-a-")
+    assert [(d["label"], d["visible"], d["exit"]) for d in verdict["devices"]] == [
+        ("gpu0", "3", 0), ("gpu1", "5", 3), ("gpu2", "7", 0)]
+    assert verdict["worst_device"] == "gpu1"
+    [item] = verdict["not_a_pass"]
+    assert item["kind"] == "broke" and item["where"] == "gpu1: per_device"
+    for label, visible in (("gpu0", "3"), ("gpu2", "7")):
+        events = [json.loads(line)
+                  for line in (folder / label / "per_device" / "stream.jsonl").open()]
+        [seen] = [e for e in events if e.get("metric") == "visible"]
+        assert seen["measured"] == visible and seen["details"]["order"] == "PCI_BUS_ID"
+    summary = (folder / "summary.md").read_text()
+    assert "Worst device: **gpu1**" in summary and "## Devices" in summary
+
+
+def test_each_gpu_with_no_gpu_visible_is_not_judged(project):
+    done, _, verdict = qualify(project, "--suite", "ok", "--each-gpu",
+                               env={"CUDA_VISIBLE_DEVICES": ""})
+    assert done.returncode == 2, done.stdout
+    assert verdict["not_a_pass"][0]["where"] == "health: gpus to qualify"
+
+
 # -- health, through a stand-in NVML --------------------------------------------------------
 class StandInNVML:
     """The pynvml names health.py calls, answering as a healthy H100 unless told."""
@@ -195,6 +234,10 @@ class StandInNVML:
     def nvmlSystemGetDriverVersion(self): return "575.51.03"
     def nvmlSystemGetCudaDriverVersion(self): return 12090
     def nvmlDeviceGetHandleByIndex(self, i): return i
+    def nvmlDeviceGetHandleByUUID(self, uuid): return int(uuid.rsplit("-", 1)[1])
+    def nvmlDeviceGetIndex(self, h): return h
+    def nvmlDeviceGetUUID(self, h): return f"GPU-{h}"
+    def nvmlDeviceGetSerial(self, h): return f"165000000{h}"
     def nvmlDeviceGetName(self, h): return "NVIDIA H100 80GB HBM3"
     def nvmlDeviceGetEccMode(self, h): return self.ecc
     def nvmlDeviceGetTotalEccErrors(self, h, kind, counter): return self.uncorrected
@@ -257,3 +300,28 @@ def test_expected_gpus_without_nvml_fail():
         pytest.skip("this machine has an NVIDIA driver")
     [count] = [h for h in checks if h.name == "gpu count"]
     assert count.verdict == "fail" and "2 GPUs expected" in count.reason
+
+
+@pytest.mark.parametrize("outer, expected", [
+    (None, [("0", 0, "GPU-0"), ("1", 1, "GPU-1"), ("2", 2, "GPU-2")]),
+    ("2,0", [("2", 2, "GPU-2"), ("0", 0, "GPU-0")]),
+    ("GPU-1", [("GPU-1", 1, "GPU-1")]),
+])
+def test_devices_follow_the_outer_visible_list_and_carry_uuid_and_serial(monkeypatch, outer,
+                                                                        expected):
+    from stackqual import devices
+
+    if outer is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", outer)
+    found = devices.visible(StandInNVML(count=3))
+    assert [(d.visible, d.nvml_index, d.uuid) for d in found] == expected
+    assert [d.label for d in found] == [f"gpu{i}" for i in range(len(expected))]
+    assert found[0].serial == f"165000000{expected[0][1]}"
+    assert found[0].environ()["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID"
+
+
+def test_gpu_health_names_each_board():
+    found = verdicts(StandInNVML(count=2), expect_gpus=2)
+    assert found["gpu1 uuid"].value == "GPU-1" and found["gpu1 serial"].value == "1650000001"

@@ -410,6 +410,13 @@ def pytest_collection_modifyitems(session, config, items):
             state.collected.setdefault(suite, set()).add(case)
 
 
+def pytest_itemcollected(item):
+    """A test that takes a timing (the `perf` fixture) is marked `timed`: `-m timed` is
+    the timed tier that `stackqual ab` runs under two stacks."""
+    if "perf" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.timed)
+
+
 def pytest_collection_finish(session):
     assets.check_given()
 

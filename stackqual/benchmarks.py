@@ -138,3 +138,30 @@ def configure(config, baselines_dir: Path, cache_dir: Path, profile: str, finger
         save_to, nothing_saved = None, ""
     config.pluginmanager.register(BenchmarkGlue(profile, fingerprint, save_to, nothing_saved),
                                   "stackqual-benchmarks")
+
+
+def saved_runs(folder: Path) -> set[Path]:
+    """The saved runs (NNNN_*.json) in a profile's benchmark folder, any machine id."""
+    return set(folder.glob("*/[0-9][0-9][0-9][0-9]_*.json")) if folder.is_dir() else set()
+
+
+def merge_saved(runs: list[Path]) -> Path | None:
+    """One saved run from the runs that the suite processes of one recording
+    (`stackqual qualify --record`) saved each: `--benchmark-compare` compares with one
+    saved run, so the suites' parts become the first part, whole (written beside it and
+    renamed), and the other parts are removed."""
+    import json
+    import os
+
+    runs = sorted(runs)
+    if len(runs) < 2:
+        return runs[0] if runs else None
+    merged = json.loads(runs[0].read_text())
+    for part in runs[1:]:
+        merged["benchmarks"] += json.loads(part.read_text())["benchmarks"]
+    staged = runs[0].with_name(f".{runs[0].name}.{os.getpid()}")
+    staged.write_text(json.dumps(merged, indent=4) + "\n")
+    os.replace(staged, runs[0])
+    for part in runs[1:]:
+        part.unlink()
+    return runs[0]

@@ -133,6 +133,23 @@ def differences(recorded: dict | None, here: dict, tolerance: float) -> list[str
     return lines
 
 
+def usual(calibrations: list[dict], device: str) -> dict | None:
+    """This machine at its usual speed in `calibrations` (those of `device`'s kind and the
+    latest thread count): per yardstick the lower quartile of the times seen (the fastest
+    while there are fewer than four), so that neither one lucky calibration nor a slow
+    phase shorter than three quarters of the run sets it. A shared host's slow phase shows
+    as a calibration slower than this."""
+    mine = [c for c in calibrations if c.get("device") == kind(device)]
+    if not mine:
+        return None
+    mine = [c for c in mine if c["threads"] == mine[-1]["threads"]]
+    yardsticks = {}
+    for y in YARDSTICKS:
+        figures = sorted((c["yardsticks"][y.name] for c in mine), key=lambda f: f["median_s"])
+        yardsticks[y.name] = figures[(len(figures) - 1) // 4] if len(figures) >= 4 else figures[0]
+    return {"device": kind(device), "threads": mine[-1]["threads"], "yardsticks": yardsticks}
+
+
 def run_summary(calibrations: list[dict]) -> str:
     """`gemm 69-86.2 GFLOP/s, ...`: the range of each yardstick's rate over the
     calibrations of one run, i.e. how much this machine's speed moved while it ran."""

@@ -4,12 +4,22 @@
                                          the node's verdict: health, every suite in its own
                                          process; exit 0 qualified, 1 failed, 2 not judged,
                                          3 broke (`stackqual qualify --help`)
+    stackqual fleet REPORTS...           many nodes' qualify folders (or folders holding
+                                         them) merged: per figure the spread across nodes
+                                         and GPUs, the outliers and failing nodes named
     stackqual profile                    print the detected profile and the stack fingerprint
     stackqual fetch-assets [--pin]       download every hub model and dataset the suites name
                                          into the HF cache (for air-gapped machines to copy);
                                          --pin writes their commits to suites/hub-revisions.json
     stackqual compare BASE CANDIDATE     what an upgrade changes, from two run reports (files,
                                          or folders: their newest); exit 1 when it blocks
+    stackqual ab --base PYTHON --candidate PYTHON [--rounds N] [PYTEST ARGS...]
+                                         the two stacks (two environments' interpreters)
+                                         timed against each other on this machine, in
+                                         alternating processes; exit 1 when the candidate
+                                         is slower (`stackqual ab --help`)
+    stackqual compare BASE CANDIDATE --ab AB
+                                         the same, with ab's figures in the comparison
     stackqual accept BASE CANDIDATE --reason TEXT [PYTEST ARGS...]
                                          after review: record the installed (candidate) stack's
                                          baselines and snapshots on this machine and append the
@@ -93,13 +103,19 @@ def compared(base: str, candidate: str, command: str):
 
 
 def compare_reports(base: str, candidate: str, json_path: str | None,
-                    markdown_path: str | None) -> int:
-    from . import compare
+                    markdown_path: str | None, ab_path: str | None = None) -> int:
+    from . import ab, compare
 
     found = compared(base, candidate, "compare")
     if found is None:
         return 4
     result = found[0]
+    if ab_path:
+        try:
+            compare.add_ab(result, ab.load(Path(ab_path)))
+        except (ValueError, compare.CompareError) as e:
+            print(f"stackqual compare: --ab {e}", file=sys.stderr)
+            return 4
     text = compare.markdown(result)
     print(text, end="")
     if markdown_path:
@@ -196,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("qualify", add_help=False,  # its own --help (stackqual.qualify)
                    help="the node's verdict: health preflight, every suite in its own "
                         "process, exit 0/1/2/3")
+    sub.add_parser("ab", add_help=False,  # its own --help (stackqual.ab)
+                   help="two environments' stacks timed against each other on this machine")
+    sub.add_parser("fleet", add_help=False,  # its own --help (stackqual.fleet)
+                   help="merge many nodes' qualifications; name the outliers")
     sub.add_parser("profile", help="print the detected profile and stack fingerprint")
     fetch = sub.add_parser("fetch-assets", help="download every hub asset the suites name into "
                                                 "the HF cache (needs network)")
@@ -208,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     comparing.add_argument("candidate", help="the candidate run's report (or folder)")
     comparing.add_argument("--json", help="also write the comparison as JSON here")
     comparing.add_argument("--markdown", help="also write the Markdown here")
+    comparing.add_argument("--ab", metavar="AB", help="a `stackqual ab` result of the same two "
+                                                     "stacks (ab.json, or its folder): its "
+                                                     "figures join the comparison")
     accepting = sub.add_parser(
         "accept", help="after review: record the candidate's baselines and snapshots and "
                        "append the comparison and why to baselines/CHANGELOG.md")
@@ -223,9 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "fetch-assets":
         return fetch_assets(args.pin, args.dry_run)
     if args.command == "compare":
-        return compare_reports(args.base, args.candidate, args.json, args.markdown)
+        return compare_reports(args.base, args.candidate, args.json, args.markdown, args.ab)
     if args.command == "accept":
         return accept(args.base, args.candidate, args.reason, rest)
+    if args.command == "ab":
+        from . import ab
+
+        return ab.main(rest, REPO)
+    if args.command == "fleet":
+        from . import fleet
+
+        return fleet.main(rest, REPO)
     return qualify(rest)
 
 

@@ -20,6 +20,10 @@ first:
   a kind reported for review, or a timing the candidate could not judge), improved, fixed,
   new and gone checks and tests.
 
+With `--ab`, the figures of `stackqual ab` (the two stacks timed against each other in
+alternating processes) join in as `ab <figure>`: regressed blocks, improved is listed,
+inconclusive is "changed" (not judged).
+
 A changed snapshot carries the complete unified diff of its file, printed in full after
 its suite's table.
 
@@ -158,6 +162,32 @@ def _check_change(b: dict | None, c: dict | None, cid: str) -> Change | None:
     if cv == "improved" and bv != "improved":
         return Change("improved", suite, cid, b["measured"], c["measured"], c["message"])
     return None
+
+
+def add_ab(result: Comparison, ab: dict) -> None:
+    """The figures of a `stackqual ab` result of the same profile, as changes."""
+    if ab.get("profile") != result.profile:
+        raise CompareError(f"the ab result is of profile {ab.get('profile')!r}, the reports "
+                           f"of {result.profile!r}")
+    kinds = {"regressed": "regressed", "improved": "improved", "inconclusive": "changed"}
+    for case in ab["cases"]:
+        kind = kinds.get(case["verdict"])
+        if kind:
+            note = case["message"] if kind != "changed" else (
+                f"not judged by ab: {case['message']}")
+            result.changes.append(Change(kind, case["suite"], f"ab {case['name']}",
+                                         _median(case["base"]), _median(case["candidate"]),
+                                         note))
+    broke = [p["broke"] for p in ab.get("processes", []) if p.get("broke")]
+    if broke:
+        result.changes.append(Change("test failed", "ab", "ab processes", None, None,
+                                     "; ".join(broke)))
+    result.changes.sort(key=lambda c: (ORDER.index(c.kind), c.suite, c.what))
+
+
+def _median(values: list) -> float | None:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else None
 
 
 def _diff(check: dict) -> str:

@@ -14,7 +14,7 @@ into the qualification report. What a GPU check reads comes from NVML (`pynvml`,
 - power limit: the enforced limit against the default (a lowered limit is reported);
 - pcie: link generation and width against the maxima (a degraded link fails);
 - mig and persistence mode (reported); driver, CUDA driver, CUDA runtime and cuDNN
-  versions (reported).
+  versions (reported); each GPU's UUID and serial (reported: the board to pull).
 
 NVML's reference: https://docs.nvidia.com/deploy/nvml-api/ (nvmlDevice* queries,
 nvmlClocksEventReason* bits). A query this GPU does not support is reported "skip" with
@@ -150,6 +150,10 @@ def _device_checks(nvml, i: int, h) -> list[Health]:
     p = f"gpu{i} "
     name = _text(nvml.nvmlDeviceGetName(h))
     checks = [Health(p + "name", "info", name)]
+    for label, query in (("uuid", nvml.nvmlDeviceGetUUID), ("serial", nvml.nvmlDeviceGetSerial)):
+        checks.append(_query(p + label, nvml, lambda q=query: q(h),
+                             lambda v, label=label: Health(p + label, "info", _text(v),
+                                                           "the board, as NVML names it")))
 
     def ecc_mode(v):
         current = v[0]

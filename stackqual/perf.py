@@ -56,6 +56,7 @@ class PerfGate:
         self.gate = gate
         self.options = options
         self.benchmark = benchmark
+        self._usual: dict | None = None  # recording: this machine's usual speed in this run
 
     # -- baselines ----------------------------------------------------------------------
     def _calibrate(self, device: str) -> dict:
@@ -68,10 +69,13 @@ class PerfGate:
 
     def _calibrate_for(self, metric: str, device: str) -> dict:
         """This machine's calibration, before a timing. Where it differs from the
-        baseline's, calibrate again while the run's waiting budget lasts: a shared host
-        leaves a slow phase within seconds (policy.CALIBRATION_WAIT_S)."""
+        baseline's (when recording: from this machine at its fastest in this run), calibrate
+        again while the run's waiting budget lasts: a shared host leaves a slow phase within
+        seconds (policy.CALIBRATION_WAIT_S)."""
         now = self._calibrate(device)
-        was = None if self.gate.update else self._recorded_calibration(metric)
+        if self.gate.update:  # the usual speed before any waiting, for _stage too
+            self._usual = calibration.usual(self.options.calibrations, device)
+        was = self._usual if self.gate.update else self._recorded_calibration(metric)
         check_left_s = policy.CALIBRATION_WAIT_S[1]
         while (was and min(self.options.wait_left_s, check_left_s) > 0 and
                calibration.differences(was, now, policy.CALIBRATION_TOLERANCE[0])):
@@ -147,6 +151,22 @@ class PerfGate:
                               source="policy.BUSY_MACHINE_MAX", details=details,
                               message=f"not recorded, {timed.busy_note(max(shares))}: "
                                       f"{m.described}")
+        # Nor from a slow phase of a shared host (a neighbour on the physical core, which
+        # /proc/stat does not show): a baseline recorded there would make every later run
+        # at the host's usual speed "not comparable". The calibration taken before the
+        # timing (after waiting, _calibrate_for) must match the machine's usual speed in this
+        # run (calibration.usual). Not the one after it: a long timing leaves the host's
+        # core slower for a while (8-17% on the GEMM, dispatch and Python yardsticks right
+        # after the mamba speedup on the CI VM), in judged runs too, which calibrate before.
+        tol = policy.CALIBRATION_TOLERANCE
+        slow = calibration.differences(self._usual, now, tol[0])
+        if slow:
+            self.gate.require(
+                metric, False, measured=value, expected="this machine at its usual speed",
+                source=tol[1], details=details,
+                message=f"not recorded: this machine ran slower than its usual speed in this "
+                        f"run ({'; '.join(slow)}), a shared host's slow phase; "
+                        "record again when it is quiet")
         self.gate.stage(metric, value, details, calibration=now)
 
     def _gate(self, metric: str, m: timed.Measured, band: timed.Band | None, device: str,

@@ -226,3 +226,30 @@ TEST_TIMEOUT_S = {
 # One suite's whole process: the CPU tier of all suites takes about 20 minutes on the CI
 # machine, the compile suite most of it.
 SUITE_TIMEOUT_S = (3600, "policy.SUITE_TIMEOUT_S: three times the whole CPU tier's run")
+
+# `stackqual ab`: a figure (one path's time per call, a compile's CPU seconds, a rate) is
+# regressed when the whole interval of its candidate/base time ratio, over pairs of
+# adjacent processes, lies more than this above 1. MEASURED-BELOW
+AB_TOLERANCE = (0.10, "policy.AB_TOLERANCE: 10% band around 1 (PLACEHOLDER)")
+
+# `stackqual fleet`: a unit (a node, or one GPU of it) is an outlier of its fleet when its
+# figure is worse than the fleet's median by more than FLEET_OUTLIER_Z robust standard
+# deviations and by more than FLEET_MIN_DEVIATION of the median.
+# The robust z-score is Iglewicz and Hoaglin's modified z-score, 0.6745 (x - median) / MAD,
+# and 3.5 is their cut-off for "potential outlier" (B. Iglewicz, D. Hoaglin, "How to Detect
+# and Handle Outliers", ASQC 1993; NIST/SEMATECH e-Handbook of Statistical Methods,
+# section 1.3.5.17). It adapts to the fleet's own spread; MAD is ~0 in a tight fleet, so a
+# floor on the deviation keeps a difference within one machine's own run-to-run spread from
+# being called a defect: the same share the profile's baseline gate tolerates for the
+# hardware's rates (PERF_TOLERANCE["hardware_*"], measured on the shared CPU host; on
+# CUDA 15% until GPU fleets measure their spread). A part at half its rate is caught on
+# either; an 18% slower GPU is caught on CUDA.
+FLEET_OUTLIER_Z = (3.5, "policy.FLEET_OUTLIER_Z: modified z-score 3.5 (Iglewicz and Hoaglin "
+                        "1993)")
+FLEET_MIN_DEVIATION = {kind: (PERF_TOLERANCE[f"hardware_{kind}"][0],
+                              f"policy.FLEET_MIN_DEVIATION[{kind!r}]: the hardware baseline "
+                              f"gate's own tolerance ({PERF_TOLERANCE[f'hardware_{kind}'][1]})")
+                       for kind in ("cpu", "cuda")}
+# Fewer units than this and no outlier is named: with two, the median is their mean and
+# each is as far from it as the other.
+FLEET_MIN_UNITS = 3

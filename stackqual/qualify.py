@@ -29,6 +29,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -36,7 +37,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import health, plugin, policy
+from . import benchmarks, devices, health, plugin, policy
+from .health import Health
 
 EXIT_MEANING = {0: "qualified", 1: "not qualified: a check failed",
                 2: "not qualified: some checks could not be judged", 3: "the run itself broke"}
@@ -58,6 +60,7 @@ class Item:
 @dataclass
 class SuiteRun:
     name: str
+    device: str = ""  # with --each-gpu: the device it ran on ("gpu3"), else ""
     returncode: int | None = None
     seconds: float = 0.0
     broke: str = ""
@@ -103,17 +106,19 @@ def _read_events(path: Path) -> list:
 
 
 def _progress(run: SuiteRun, index: int, total: int, started: float, events: list) -> str:
+    where = f"{run.device} " if run.device else ""
     done = len({e["nodeid"] for e in events if e.get("event") == "test"})
     current = next((e["nodeid"] for e in reversed(events) if e.get("event") == "start"), "")
     elapsed = time.monotonic() - started
     minutes, seconds = divmod(int(elapsed), 60)
-    return (f"[{index}/{total}] {run.name}: {done} tests done, {minutes}:{seconds:02d} "
+    return (f"[{index}/{total}] {where}{run.name}: {done} tests done, {minutes}:{seconds:02d} "
             "elapsed" + (f", on {current.split('::')[-1][:60]}" if current else ""))
 
 
 def run_suite(name: str, index: int, total: int, suites_dir: Path, out: Path,
-              pytest_args: list[str], suite_timeout_s: float, started: float) -> SuiteRun:
-    run = SuiteRun(name, folder=out / name)
+              pytest_args: list[str], suite_timeout_s: float, started: float,
+              device: devices.Device | None = None) -> SuiteRun:
+    run = SuiteRun(name, device.label if device else "", folder=out / name)
     run.folder.mkdir(parents=True, exist_ok=True)
     stream, log = run.folder / "stream.jsonl", run.folder / "pytest.log"
     cmd = [sys.executable, "-m", "pytest", str(suites_dir / name), "-p", "no:cacheprovider",
@@ -126,7 +131,8 @@ def run_suite(name: str, index: int, total: int, suites_dir: Path, out: Path,
     with open(log, "w") as log_file:
         proc = subprocess.Popen(cmd, cwd=suites_dir.parent, stdout=log_file,
                                 stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, plugin.ENV: "1"})
+                                env={**os.environ, plugin.ENV: "1",
+                                     **(device.environ() if device else {})})
         last_shown = 0.0
         while proc.poll() is None:
             time.sleep(0.5)
@@ -185,21 +191,23 @@ def judge(checks: list[health.Health], runs: list[SuiteRun]) -> tuple[int, list[
             items.append(Item("not judged", f"health: {h.name}", h.reason))
     for run in runs:
         before = len(items)
+        at = f"{run.device}: " if run.device else ""
         if run.broke:
-            items.append(Item("broke", run.name, run.broke))
+            items.append(Item("broke", at + run.name, run.broke))
         failed_by_check = set()
         for c in run.checks:
             if c["verdict"] in FAILED:
                 failed_by_check.add(c["nodeid"])
-                items.append(Item("failed", c["check_id"], c["message"] or c["verdict"]))
+                items.append(Item("failed", at + c["check_id"], c["message"] or c["verdict"]))
             elif c["verdict"] in NOT_JUDGED:
-                items.append(Item("not judged", c["check_id"], f"{c['verdict']}: "
+                items.append(Item("not judged", at + c["check_id"], f"{c['verdict']}: "
                                   + (c["message"] or _no_baseline(c))))
         for nodeid, t in run.tests.items():
             if t["outcome"] == "failed" and nodeid not in failed_by_check:
-                items.append(Item("failed", nodeid, t.get("reason", "")))
+                items.append(Item("failed", at + nodeid, t.get("reason", "")))
         if run.returncode == 5 and len(items) == before:  # not already said why
-            items.append(Item("not judged", run.name, "nothing was judged: every test skipped"))
+            items.append(Item("not judged", at + run.name,
+                              "nothing was judged: every test skipped"))
     kinds = {i.kind for i in items}
     code = 1 if "failed" in kinds else 3 if "broke" in kinds else 2 if kinds else 0
     order = ("failed", "broke", "not judged")
@@ -211,11 +219,30 @@ def _no_baseline(check: dict) -> str:
             "trusted node with `stackqual qualify --record`")
 
 
+def meaning(code: int, record: bool = False) -> str:
+    if record and code == 0:
+        return "this profile's baselines were recorded (not a qualification): review and commit"
+    return EXIT_MEANING[code]
+
+
 def summary(code: int, items: list[Item], checks: list[health.Health], runs: list[SuiteRun],
-            profile_name: str, command: str, seconds: float) -> str:
-    lines = [f"# Node {'QUALIFIED' if code == 0 else 'NOT QUALIFIED'}: exit {code}, "
-             f"{EXIT_MEANING[code]}", "",
-             f"Profile `{profile_name}`, {seconds / 60:.1f} min. Command: `{command}`", ""]
+            profile_name: str, command: str, seconds: float, record: bool = False,
+            node: str = "", per_device: list | None = None, worst: dict | None = None) -> str:
+    title = (("BASELINES RECORDED" if record else "QUALIFIED") if code == 0 else
+             "NOT QUALIFIED")
+    lines = [f"# Node {title}: exit {code}, {meaning(code, record)}", "",
+             f"Node `{node}`, profile `{profile_name}`, {seconds / 60:.1f} min. Command: "
+             f"`{command}`", ""]
+    if worst and worst["exit"]:
+        lines += [f"Worst device: **{worst['described']}**, exit {worst['exit']} "
+                  f"({len(worst['not_a_pass'])} not a pass).", ""]
+    if per_device:
+        lines += ["## Devices", "", "| device | uuid | serial | exit | not a pass |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {d['label']} (CUDA_VISIBLE_DEVICES={d['visible']}) | {d['uuid'] or ''} | "
+                  f"{d['serial'] or ''} | {d['exit']} | {len(d['not_a_pass'])} |"
+                  for d in per_device]
+        lines.append("")
     if items:
         lines += [f"## Not a pass ({len(items)})", "", "| | what | why |", "|---|---|---|"]
         lines += [f"| {i.kind} | `{i.where}` | {i.why.replace('|', '/')[:400]} |"
@@ -226,7 +253,8 @@ def summary(code: int, items: list[Item], checks: list[health.Health], runs: lis
     for run in runs:
         outcomes = [t["outcome"] for t in run.tests.values()]
         verdicts = [c["verdict"] for c in run.checks]
-        lines.append(f"| {run.name} | {outcomes.count('passed')} / {outcomes.count('failed')} / "
+        where = f"{run.device} {run.name}" if run.device else run.name
+        lines.append(f"| {where} | {outcomes.count('passed')} / {outcomes.count('failed')} / "
                      f"{outcomes.count('skipped')} | {len(verdicts)} ("
                      f"{sum(v in FAILED for v in verdicts)} failed, "
                      f"{sum(v in NOT_JUDGED for v in verdicts)} not judged) | {run.seconds:.0f} s"
@@ -247,6 +275,12 @@ def parser() -> argparse.ArgumentParser:
                         "node instead of judging it")
     p.add_argument("--expect-gpus", type=int, metavar="N",
                    help="the number of GPUs this node must have")
+    p.add_argument("--each-gpu", action="store_true",
+                   help="qualify every visible GPU in turn, its suites in processes that see "
+                        "only it; one node verdict naming the worst device")
+    p.add_argument("--node", metavar="NAME",
+                   help="the node's name in the report (default: the host name); "
+                        "`stackqual fleet` tells nodes apart by it")
     p.add_argument("--suite", action="append", default=[], metavar="NAME",
                    help="only this suite (repeatable; default: all)")
     p.add_argument("--suites-dir", default=None, metavar="PATH",
@@ -274,16 +308,18 @@ def main(argv: list[str], repo: Path) -> int:
     given = [b for a, b in zip(pytest_args, pytest_args[1:]) if a == "--profile"] + [
         a.split("=", 1)[1] for a in pytest_args if a.startswith("--profile=")]
     profile_name = given[-1] if given else profile.detect_profile()
+    node = args.node or socket.gethostname()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     report_root = Path(args.report_dir).resolve() if args.report_dir else repo / "reports"
-    out = report_root / f"qualify-{profile_name}-{stamp}"
+    out = report_root / f"qualify-{profile_name}-{_safe(node)}-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     command = " ".join(["stackqual", "qualify", *argv])
-    print(f"stackqual qualify: profile {profile_name}, suites {', '.join(names)}; "
-          f"writing {out}", flush=True)
+    print(f"stackqual qualify: node {node}, profile {profile_name}, suites "
+          f"{', '.join(names)}; writing {out}", flush=True)
 
     checks = health.preflight(args.expect_gpus, args.quiet_seconds)
+    gpus = each_gpu(checks) if args.each_gpu else [None]
     (out / "health.json").write_text(json.dumps([h.as_dict() for h in checks], indent=2,
                                                 default=str) + "\n")
     for h in checks:
@@ -292,31 +328,89 @@ def main(argv: list[str], repo: Path) -> int:
     runs = []
     if not any(h.verdict in ("fail", "not-judged") for h in checks):
         extra = ["--update-baselines"] if args.record else []
-        for i, name in enumerate(names, 1):
-            run = run_suite(name, i, len(names), suites_dir, out, [*extra, *pytest_args],
-                            args.suite_timeout, started)
-            runs.append(run)
-            print(f"[{i}/{len(names)}] {name}: exit {run.returncode}, {run.seconds:.0f} s"
-                  + (f", BROKE: {run.broke}" if run.broke else ""), flush=True)
+        from .cli import baselines_dir
+
+        saved = baselines_dir(pytest_args) / profile_name / "benchmarks"
+        saved_before = benchmarks.saved_runs(saved)
+        # In turn, never side by side: the timed checks of two GPUs would share the CPUs
+        # (dispatch, the calibration's yardsticks) and each would see the other as load.
+        for gpu in gpus:
+            folder = out / gpu.label if gpu else out
+            if gpu:
+                print(f"{gpu.describe()}: CUDA_VISIBLE_DEVICES={gpu.visible}", flush=True)
+            for i, name in enumerate(names, 1):
+                run = run_suite(name, i, len(names), suites_dir, folder,
+                                [*extra, *pytest_args], args.suite_timeout, started, gpu)
+                runs.append(run)
+                print(f"[{i}/{len(names)}] {run.device + ' ' if gpu else ''}{name}: exit "
+                      f"{run.returncode}, {run.seconds:.0f} s"
+                      + (f", BROKE: {run.broke}" if run.broke else ""), flush=True)
+        if args.record:  # each suite's process saved its part of the benchmark run
+            benchmarks.merge_saved(list(benchmarks.saved_runs(saved) - saved_before))
     else:
         failed = any(h.verdict == "fail" for h in checks)
         print("the suites were not run: the node " + ("failed its health preflight" if failed
               else "could not be judged (above)"), flush=True)
     code, items = judge(checks, runs)
+    per_device = [device_verdict(gpu, checks, runs) for gpu in gpus if gpu]
+    worst = max(per_device, key=lambda d: (SEVERITY.index(d["exit"]), len(d["not_a_pass"])),
+                default=None)
     seconds = time.monotonic() - started
-    text = summary(code, items, checks, runs, profile_name, command, seconds)
+    text = summary(code, items, checks, runs, profile_name, command, seconds, args.record,
+                   node, per_device, worst)
     (out / "summary.md").write_text(text)
     (out / "verdict.json").write_text(json.dumps(
-        {"exit": code, "verdict": EXIT_MEANING[code], "profile": profile_name,
-         "command": command, "seconds": round(seconds, 1),
-         "not_a_pass": [vars(i) for i in items],
-         "suites": {r.name: {"returncode": r.returncode, "broke": r.broke,
-                             "seconds": round(r.seconds, 1)} for r in runs}}, indent=2) + "\n")
+        {"exit": code, "verdict": meaning(code, args.record), "node": node,
+         "profile": profile_name, "command": command, "seconds": round(seconds, 1),
+         "fingerprint": profile.fingerprint(), "not_a_pass": [vars(i) for i in items],
+         "devices": per_device, "worst_device": worst and worst["label"],
+         "suites": {f"{r.device}/{r.name}" if r.device else r.name:
+                    {"returncode": r.returncode, "broke": r.broke, "device": r.device,
+                     "seconds": round(r.seconds, 1),
+                     "folder": str(r.folder.relative_to(out))} for r in runs}},
+        indent=2, default=str) + "\n")
     for item in items[:20]:
         print(f"  {item.kind}: {item.where}: {item.why[:160]}")
     if len(items) > 20:
         print(f"  ... {len(items) - 20} more in {out / 'summary.md'}")
+    if worst and worst["exit"]:
+        print(f"worst device: {worst['described']}: exit {worst['exit']}")
     print(f"summary: {out / 'summary.md'}")
-    print(f"stackqual qualify: exit {code}: {EXIT_MEANING[code].upper()}"
+    print(f"stackqual qualify: exit {code}: {meaning(code, args.record).upper()}"
           f" ({seconds / 60:.1f} min)")
     return code
+
+
+# The order in which a device's verdict is worse than another's: a failed check, a broken
+# run, something not judged, qualified.
+SEVERITY = (0, 2, 3, 1)
+
+
+def _safe(name: str) -> str:
+    """A node name as part of a folder name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "node"
+
+
+def each_gpu(checks: list[health.Health]) -> list[devices.Device]:
+    """The visible GPUs, one qualification each; none visible is a health check not
+    judged (the operator asked for every GPU)."""
+    nvml, _ = health.load_nvml()
+    found = devices.visible(nvml)
+    if found:
+        checks.append(Health("gpus to qualify", "info", len(found),
+                             "; ".join(d.describe() for d in found)))
+    else:
+        checks.append(Health("gpus to qualify", "not-judged", 0,
+                             "--each-gpu: no GPU is visible (CUDA_VISIBLE_DEVICES, NVML, "
+                             "torch.cuda)"))
+    return found
+
+
+def device_verdict(gpu: devices.Device, checks: list[health.Health],
+                   runs: list[SuiteRun]) -> dict:
+    """One device's own verdict: its suites' runs and its NVML health checks."""
+    prefix = None if gpu.nvml_index is None else f"gpu{gpu.nvml_index} "
+    own = [h for h in checks if prefix and h.name.startswith(prefix)]
+    code, items = judge(own, [r for r in runs if r.device == gpu.label])
+    return {**gpu.as_dict(), "described": gpu.describe(), "exit": code,
+            "verdict": EXIT_MEANING[code], "not_a_pass": [vars(i) for i in items]}

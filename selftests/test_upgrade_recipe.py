@@ -1,0 +1,71 @@
+"""The per-family candidate environments (tox.ini, stackqual/families.py) and the CI recipe
+(.github/workflows/upgrade-gate.yml) stay true to the repository: the families they move,
+the tox environments and the stackqual commands they name exist."""
+
+import configparser
+import re
+
+import pytest
+
+from selftests.support import REPO
+from stackqual import families
+
+PINNED = (REPO / "constraints" / "pinned.txt").read_text()
+
+
+def tox() -> configparser.ConfigParser:
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(REPO / "tox.ini")
+    return config
+
+
+def pinned_names(text: str = PINNED) -> list[str]:
+    return [re.split(r"[=<>!~\[; ]", line, maxsplit=1)[0] for line in text.splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("family", families.FAMILIES)
+def test_a_family_is_left_out_of_the_constraints_and_nothing_else(family):
+    moved = {n for n in pinned_names() if families.in_family(n, family)}
+    assert moved, f"the {family} family matches nothing in constraints/pinned.txt"
+    kept = families.constraints_without(family, PINNED)
+    assert set(pinned_names(kept)) == set(pinned_names()) - moved
+
+
+def test_families_do_not_overlap():
+    names = pinned_names()
+    for name in names:
+        owners = [f for f in families.FAMILIES if families.in_family(name, f)]
+        assert len(owners) <= 1, f"{name} is in {owners}"
+
+
+@pytest.mark.parametrize("family", families.FAMILIES)
+def test_each_family_has_its_tox_environment_moving_only_its_packages(family):
+    section = tox()[f"testenv:candidate-{family}"]
+    assert f"families.py {family} " in section["install_command"]
+    assert section["setenv"].strip() == "", "PIP_CONSTRAINT must not pin the whole stack"
+    deps = [d.strip() for d in section["deps"].splitlines() if d.strip()]
+    assert deps and all(families.in_family(d, family) for d in deps), deps
+
+
+def test_an_unknown_family_is_a_usage_error(capsys):
+    assert families.main(["numpy"]) == 2
+    assert "FAMILY one of torch, transformers, agents" in capsys.readouterr().err
+
+
+def test_the_ci_recipe_runs_pinned_and_each_candidate_then_ab_then_compare():
+    yaml = pytest.importorskip("yaml", reason="PyYAML not installed: the workflow's YAML "
+                                              "could not be parsed; pip install pyyaml")
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "upgrade-gate.yml").read_text())
+    [job] = workflow["jobs"].values()
+    envs = set(tox().sections())
+    for candidate in job["strategy"]["matrix"]["candidate"]:
+        assert f"testenv:{candidate}" in envs, f"{candidate} is not a tox environment"
+    script = "\n".join(step.get("run", "") for step in job["steps"])
+    for needed in ("tox -e pinned,${{ matrix.candidate }} --notest", "stackqual ab --base",
+                   "--candidate .tox/${{ matrix.candidate }}/bin/python",
+                   "stackqual compare reports/pinned reports/candidate --ab reports",
+                   "GITHUB_STEP_SUMMARY"):
+        assert needed in script, f"the recipe lost {needed!r}"
+    [keep] = [s for s in job["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert keep["if"] == "always()" and keep["with"]["path"] == "reports/"

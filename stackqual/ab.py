@@ -1,0 +1,305 @@
+"""`stackqual ab --base PYTHON --candidate PYTHON`: two stacks timed against each other.
+
+Every timed check of a run compares two paths inside one stack (eager/compiled,
+math/flash, model/yardstick), so an upgrade that makes both paths slower (a slower aten
+kernel, oneDNN, cuBLAS) passes them all. `ab` times the same cases under two environments
+(each named by its interpreter: a venv's or a tox env's `bin/python`) on this machine:
+
+1. Processes alternate base, candidate, candidate, base, base, candidate, ... (`--rounds`
+   pairs): slow drift of the machine's speed falls on both sides alike. Each process runs
+   `<python> -m pytest -m timed` on the selection with an empty baselines folder, so every
+   timed check measures as it does in a run (stackqual.timing: interleaved rounds, fixed
+   threads, synchronised) and judges nothing; its run report keeps the absolute figures:
+   per speed check each path's median time per call, per compile time its CPU seconds, per
+   rate its median.
+2. Per figure, the candidate/base ratio of its time from the pairs of adjacent processes,
+   with the percentile-bootstrap interval of their median (stackqual.timing.ratio_interval,
+   the in-process gates' statistic), judged by stackqual.timed with the band
+   `policy.AB_TOLERANCE` around 1: regressed (the whole interval above 1 + tolerance, on a
+   quiet machine), improved, pass, or inconclusive, each with its minimum detectable
+   change. A figure measured while other processes used more than
+   `policy.BUSY_MACHINE_MAX` of the CPUs is never "regressed".
+
+Output: `reports/ab-<profile>-<time>/` with ab.json (read by `stackqual compare --ab`),
+ab.md and each process's run report and log. Exit 0 nothing regressed and every figure
+judged; 1 a figure regressed; 2 some figure inconclusive or measured on one side only;
+3 a process broke (crashed, or its pytest could not run); 4 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import plugin, policy, profile, timed, timing
+from .figures import Figure, figures
+
+SIDES = ("base", "candidate")
+EXIT_MEANING = {0: "no figure regressed", 1: "the candidate is slower",
+                2: "some figures could not be judged", 3: "a process broke", 4: "bad usage"}
+
+
+def order(rounds: int) -> list[str]:
+    """base, candidate, candidate, base, ...: `rounds` pairs of adjacent processes."""
+    return [SIDES[(i + i // 2) % 2] for i in range(2 * rounds)]
+
+
+def timed_only(pytest_args: list[str]) -> list[str]:
+    """The arguments with their marker expression narrowed to the timed tests: `-m gpu`
+    becomes `-m "timed and (gpu)"` (pytest keeps only the last -m)."""
+    args, marks, i = [], [], 0
+    while i < len(pytest_args):
+        arg = pytest_args[i]
+        if arg == "-m" and i + 1 < len(pytest_args):
+            marks.append(pytest_args[i + 1])
+            i += 2
+            continue
+        if arg.startswith("-m") and len(arg) > 2:
+            marks.append(arg[2:].lstrip("="))
+        else:
+            args.append(arg)
+        i += 1
+    return [*args, "-m", "timed" + (f" and ({marks[-1]})" if marks else "")]
+
+
+@dataclass
+class Process:
+    side: str
+    index: int  # the n-th process of its side
+    folder: Path
+    returncode: int | None = None
+    seconds: float = 0.0
+    report: dict = field(default_factory=dict)
+    broke: str = ""
+
+
+def run_process(python: str, side: str, index: int, out: Path, repo: Path,
+                pytest_args: list[str]) -> Process:
+    proc = Process(side, index, out / f"{side}-{index}")
+    proc.folder.mkdir(parents=True)
+    empty = proc.folder / "no-baselines"
+    empty.mkdir()
+    cmd = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--baselines-dir",
+           str(empty), "--report-dir", str(proc.folder), "--report-stream",
+           str(proc.folder / "stream.jsonl"), *timed_only(pytest_args)]
+    start = time.monotonic()
+    with open(proc.folder / "pytest.log", "w") as log:
+        done = subprocess.run(cmd, cwd=repo, stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, plugin.ENV: "1"})
+    proc.returncode, proc.seconds = done.returncode, time.monotonic() - start
+    reports = sorted(proc.folder.glob("stackqual-*.json"))
+    if reports:
+        proc.report = json.loads(reports[-1].read_text())
+    if done.returncode < 0 or done.returncode in (2, 3, 4) or not reports:
+        tail = (proc.folder / "pytest.log").read_text(errors="replace").strip()
+        proc.broke = (f"{side} process {index} ({python}) exited {done.returncode}"
+                      + ("" if reports else " without a run report")
+                      + f": {' '.join(tail.splitlines()[-1:])[:300]}")
+    return proc
+
+
+@dataclass
+class Case:
+    name: str
+    suite: str
+    unit: str
+    base: list[float]
+    candidate: list[float]
+    verdict: str
+    ratio: float | None = None  # candidate time / base time
+    low: float | None = None
+    high: float | None = None
+    detectable: float | None = None  # minimum detectable slowdown, a fraction
+    message: str = ""
+
+
+def judge_case(name: str, base: dict[int, Figure], candidate: dict[int, Figure]) -> Case:
+    """The candidate/base time ratio of one figure over the pairs of adjacent processes
+    (base and candidate process k of `order`), each side keyed by its process number."""
+    some = next(iter({**base, **candidate}.values()))
+    paired = sorted(set(base) & set(candidate))
+    case = Case(name, some.suite, some.unit, [base[k].value for k in sorted(base)],
+                [candidate[k].value for k in sorted(candidate)], "inconclusive")
+    if len(paired) < 2:
+        case.message = (f"{name}: measured in {len(base)} base and {len(candidate)} candidate "
+                        f"processes, {len(paired)} adjacent pairs; a ratio needs at least two "
+                        "pairs (the processes' logs say why a figure is missing)")
+        return case
+    base, candidate = [base[k] for k in paired], [candidate[k] for k in paired]
+    ratio, low, high = timing.ratio_interval([f.seconds for f in candidate],
+                                             [f.seconds for f in base])
+    busy = [f.others_busy for f in (*base, *candidate) if f.others_busy is not None]
+    tol, source = policy.AB_TOLERANCE
+    shown = "s" if some.unit == "s" else f" {some.unit}"
+    m = timed.Measured(
+        round(ratio, 4), low, high,
+        f"candidate/base time = {ratio:.3f} [{low:.3f}, {high:.3f}] (95% interval over "
+        f"{len(base)} pairs of processes; base {_range(case.base)}{shown}, candidate "
+        f"{_range(case.candidate)}{shown})", max(busy) if busy else None)
+    band = timed.Band(1.0, tol, higher_is_better=False, source=source)
+    judgement = timed.judge(name, m, band)
+    case.verdict, case.message = judgement.verdict, judgement.message
+    case.ratio, case.low, case.high = round(ratio, 4), round(low, 4), round(high, 4)
+    case.detectable = round(judgement.detectable, 4)
+    return case
+
+
+def _range(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return f"{low:.4g}" if low == high else f"{low:.4g}-{high:.4g}"
+
+
+def judge_all(processes: list[Process]) -> list[Case]:
+    per_side: dict[str, dict[str, dict[int, Figure]]] = {side: {} for side in SIDES}
+    for p in processes:
+        for name, f in figures(p.report.get("checks", [])).items():
+            per_side[p.side].setdefault(name, {})[p.index] = f
+    names = sorted(set(per_side["base"]) | set(per_side["candidate"]))
+    return [judge_case(n, per_side["base"].get(n, {}), per_side["candidate"].get(n, {}))
+            for n in names]
+
+
+def verdict(processes: list[Process], cases: list[Case]) -> int:
+    if any(p.broke for p in processes):
+        return 3
+    if any(c.verdict == "regressed" for c in cases):
+        return 1
+    if not cases or any(c.verdict == "inconclusive" for c in cases):
+        return 2
+    return 0
+
+
+def markdown(result: dict) -> str:
+    cases = result["cases"]
+    lines = [f"# stackqual ab on `{result['profile']}`: exit {result['exit']}, "
+             f"{EXIT_MEANING[result['exit']]}", "",
+             f"Base `{result['base']}`, candidate `{result['candidate']}`: "
+             f"{result['rounds']} pairs of processes, {result['seconds'] / 60:.1f} min. "
+             f"Band: {result['tolerance']}.", "", "## Stack", ""]
+    lines += [f"- {line}" for line in result["stack"]] or ["- the same stack"]
+    for p in result["processes"]:
+        if p["broke"]:
+            lines.append(f"- BROKE: {p['broke']}")
+    lines += ["", "| figure | verdict | candidate/base time | base | candidate | "
+              "would catch |", "|---|---|---|---|---|---|"]
+    for c in sorted(cases, key=lambda c: (c["verdict"] != "regressed", c["name"])):
+        interval = ("" if c["ratio"] is None else
+                    f"{c['ratio']:.3f} [{c['low']:.3f}, {c['high']:.3f}]")
+        unit = "s" if c["unit"] == "s" else f" {c['unit']}"
+        lines.append(f"| `{c['name']}` | {c['verdict']} | {interval} | "
+                     f"{_range(c['base']) if c['base'] else '-'}{unit} | "
+                     f"{_range(c['candidate']) if c['candidate'] else '-'}{unit} | "
+                     + ("" if c["detectable"] is None else f"+{c['detectable']:.0%}") + " |")
+    not_pass = [c for c in cases if c["verdict"] not in ("pass", "improved")]
+    if not_pass:
+        lines += ["", "## Not a pass", ""]
+        lines += [f"- `{c['name']}`: {c['message']}" for c in not_pass]
+    return "\n".join(lines) + "\n"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="stackqual ab", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_MEANING.items())
+               + ". Arguments after the options go to each process's pytest (default: "
+                 "`suites`); its -m is narrowed to the timed tests (`-m \"timed and "
+                 "(EXPR)\"`).")
+    p.add_argument("--base", required=True, metavar="PYTHON",
+                   help="the base environment's interpreter (e.g. .tox/pinned/bin/python)")
+    p.add_argument("--candidate", required=True, metavar="PYTHON",
+                   help="the candidate environment's interpreter")
+    p.add_argument("--rounds", type=int, default=3, metavar="N",
+                   help="pairs of processes (default %(default)s; at least 2)")
+    p.add_argument("--report-dir", default=None, metavar="PATH",
+                   help="where the ab folder goes (default: reports/)")
+    return p
+
+
+def _stack(report: dict) -> dict:
+    return report.get("fingerprint", {})
+
+
+def main(argv: list[str], repo: Path) -> int:
+    args, pytest_args = parser().parse_known_args(argv)
+    for side in SIDES:
+        python = getattr(args, side)
+        if not (os.path.isfile(python) and os.access(python, os.X_OK)):
+            print(f"stackqual ab: --{side} {python}: not an executable interpreter",
+                  file=sys.stderr)
+            return 4
+    if args.rounds < 2:
+        print("stackqual ab: --rounds must be at least 2 (a ratio's interval needs two "
+              "pairs)", file=sys.stderr)
+        return 4
+    pytest_args = pytest_args or ["suites"]
+    profile_name = profile.detect_profile()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    root = Path(args.report_dir).resolve() if args.report_dir else repo / "reports"
+    out = root / f"ab-{profile_name}-{stamp}"
+    out.mkdir(parents=True)
+    started = time.monotonic()
+    print(f"stackqual ab: {args.rounds} pairs of processes on {profile_name}; writing {out}",
+          flush=True)
+    processes, count = [], {side: 0 for side in SIDES}
+    for i, side in enumerate(order(args.rounds), 1):
+        count[side] += 1
+        p = run_process(getattr(args, side), side, count[side], out, repo, pytest_args)
+        processes.append(p)
+        print(f"[{i}/{2 * args.rounds}] {side} {count[side]}: exit {p.returncode}, "
+              f"{p.seconds:.0f} s" + (f", BROKE: {p.broke}" if p.broke else ""), flush=True)
+    cases = judge_all(processes)
+    code = verdict(processes, cases)
+    reports = {side: next((p.report for p in processes if p.side == side and p.report), {})
+               for side in SIDES}
+    profiles = {r.get("profile") for r in reports.values() if r}
+    if len(profiles) > 1:
+        print(f"stackqual ab: the two sides detected different profiles {sorted(profiles)}; "
+              "they must run on one machine", file=sys.stderr)
+        code = 4
+    tol, source = policy.AB_TOLERANCE
+    result = {
+        "kind": "ab", "profile": profile_name, "exit": code, "verdict": EXIT_MEANING[code],
+        "base": args.base, "candidate": args.candidate, "rounds": args.rounds,
+        "pytest_args": pytest_args, "seconds": round(time.monotonic() - started, 1),
+        "tolerance": f"{tol:.0%} ({source})",
+        "stack": profile.fingerprint_differences(_stack(reports["base"]),
+                                                 _stack(reports["candidate"])),
+        "fingerprints": {side: _stack(r) for side, r in reports.items()},
+        "processes": [{"side": p.side, "index": p.index, "returncode": p.returncode,
+                       "seconds": round(p.seconds, 1), "broke": p.broke,
+                       "folder": p.folder.name} for p in processes],
+        "cases": [asdict(c) for c in cases]}
+    (out / "ab.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / "ab.md").write_text(markdown(result))
+    for c in cases:
+        if c.verdict != "pass":
+            print(f"  {c.verdict}: {c.message[:240]}")
+    print(f"summary: {out / 'ab.md'}")
+    print(f"stackqual ab: exit {code}: {EXIT_MEANING[code].upper()} "
+          f"({result['seconds'] / 60:.1f} min)")
+    return code
+
+
+def load(path: Path) -> dict:
+    """An ab result (ab.json), or the newest one in a folder of ab runs."""
+    path = Path(path)
+    if path.is_dir():
+        found = sorted(path.glob("ab.json")) or sorted(path.glob("ab-*/ab.json"))
+        if not found:
+            raise ValueError(f"{path}: no ab.json here nor in an ab-* folder")
+        path = found[-1]
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable ab result ({e})") from None
+    if not isinstance(data, dict) or data.get("kind") != "ab" or "cases" not in data:
+        raise ValueError(f"{path}: not a stackqual ab result (no kind 'ab' with cases)")
+    return data

@@ -1,0 +1,56 @@
+"""The absolute figures a run's timed checks measured, whatever their verdict: for each
+speed check (stackqual.perf.speed) each path's median time per call, for a time
+(perf.time) its fastest sample, for a rate (perf.rate) its median.
+
+A timed check is gated as a ratio or against its own profile's baseline; the figures behind
+it are what two stacks (`stackqual ab`) or many nodes (`stackqual fleet`) are compared on.
+A speed's policy floor (`<metric>_floor`) shares its baseline gate's measurement and is
+left out, so that each measurement counts once."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One absolute timed figure of one run."""
+    name: str  # the check id, and for a speed check the path: `...#speedup [compiled]`
+    suite: str
+    value: float
+    unit: str  # "s" (lower is better) or a rate's unit (higher is better)
+    others_busy: float | None
+    device: str = "cpu"  # where it ran: "cpu" or "cuda"
+
+    @property
+    def seconds(self) -> float:
+        """What a ratio is taken of: a time, or for a rate the time per unit of work."""
+        return self.value if self.unit == "s" else 1.0 / self.value
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.unit != "s"
+
+
+def figures(checks: list[dict]) -> dict[str, Figure]:
+    """name -> Figure for every measurement in `checks` (run report check records)."""
+    found = {}
+    for c in checks:
+        d = c.get("details") or {}
+        if str(c.get("metric", "")).endswith("_floor"):
+            continue
+        busy = d.get("others_busy")
+        device = str(d.get("device") or (d.get("calibration") or {}).get("device") or "cpu")
+        if isinstance(d.get("a"), dict) and isinstance(d.get("b"), dict):  # perf.speed
+            for side in (d["a"], d["b"]):
+                name = f"{c['check_id']} [{side['name']}]"
+                found[name] = Figure(name, c["suite"], side["median_s"], "s", busy, device)
+        elif d.get("samples_s"):  # perf.time: the fastest sample counts
+            found[c["check_id"]] = Figure(c["check_id"], c["suite"], min(d["samples_s"]),
+                                          "s", busy, device)
+        elif d.get("rates"):  # perf.rate: the median counts
+            found[c["check_id"]] = Figure(c["check_id"], c["suite"],
+                                          statistics.median(d["rates"]), d.get("unit", ""),
+                                          busy, device)
+    return found

@@ -1,0 +1,314 @@
+"""`stackqual fleet REPORTS...`: many nodes' qualifications merged, and the outlier named.
+
+Input: `stackqual qualify` folders (their verdict.json and each suite's stream), or folders
+holding them (the shared directory a Slurm array or a Kubernetes Indexed Job writes to).
+Nodes are grouped by hardware profile and stack (python, torch, CUDA, driver and package
+versions); groups are never mixed. Within a group, each unit (a node, or with
+`--each-gpu` each GPU of a node) contributes its absolute timed figures
+(stackqual.figures: the hardware's GEMM and bandwidth rates, each timed path's time per
+call, compile times), and per figure:
+
+- the distribution across units: median, spread (the median absolute deviation as a share
+  of the median), lowest and highest;
+- an outlier: a unit whose figure is worse than the median by more than
+  `policy.FLEET_OUTLIER_Z` robust standard deviations (the modified z-score,
+  0.6745 (x - median) / MAD) and by more than `policy.FLEET_MIN_DEVIATION` of the median
+  for its kind of device (MAD can be ~0 in a tight fleet, and a deviation within one
+  machine's own run-to-run spread is not a defect). Better than the fleet by as much is
+  listed, not flagged. With fewer than `policy.FLEET_MIN_UNITS` units nothing is called an
+  outlier (a median of two says nothing);
+- every node whose own verdict is not "qualified" (exit != 0), with what it said.
+
+Output: fleet.md (the summary: verdict, outliers and failing nodes named with their
+figures, one table row per figure), fleet.json, and one plot per hardware figure (each
+unit's value, the median and the outlier threshold). Exit 0 every node qualified and no
+outlier; 1 a node not qualified or an outlier; 4 bad usage (no report found).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import policy
+from .figures import Figure, figures
+
+STACK_KEYS = ("python", "torch", "cuda", "cudnn", "driver", "packages")
+
+
+@dataclass
+class Node:
+    name: str
+    folder: Path
+    verdict: dict
+    units: dict[str, dict[str, Figure]] = field(default_factory=dict)  # unit -> figures
+
+    @property
+    def profile(self) -> str:
+        return self.verdict.get("profile", "?")
+
+    @property
+    def stack(self) -> str:
+        fp = self.verdict.get("fingerprint") or {}
+        return json.dumps({k: fp.get(k) for k in STACK_KEYS}, sort_keys=True)
+
+
+def _events(path: Path) -> list[dict]:
+    events = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a killed process's last line
+    return events
+
+
+def load_node(folder: Path) -> Node:
+    verdict = json.loads((folder / "verdict.json").read_text())
+    node = Node(verdict.get("node") or folder.name, folder, verdict)
+    for key, suite in verdict.get("suites", {}).items():
+        device = suite.get("device") or ""
+        unit = f"{node.name}/{device}" if device else node.name
+        where = folder / suite.get("folder", key)
+        checks = [e for e in _events(where / "stream.jsonl") if e.get("event") == "check"]
+        node.units.setdefault(unit, {}).update(figures(checks))
+    if not node.units:
+        node.units[node.name] = {}
+    return node
+
+
+def find(paths: list[Path]) -> list[Path]:
+    """The qualify folders named, or found under the folders named."""
+    found = []
+    for path in paths:
+        if (path / "verdict.json").is_file():
+            found.append(path)
+        elif path.is_dir():
+            found += sorted(p.parent for p in path.rglob("verdict.json"))
+    return sorted(set(found))
+
+
+@dataclass
+class Spread:
+    figure: str
+    suite: str
+    unit_of_measure: str
+    higher_is_better: bool
+    device: str
+    values: dict[str, float]  # unit -> value
+    median: float
+    mad: float
+    outliers: list[dict] = field(default_factory=list)  # worse than the fleet
+    better: list[dict] = field(default_factory=list)  # better than the fleet by as much
+    judged: bool = True
+
+    @property
+    def spread(self) -> float:
+        return self.mad / self.median if self.median else 0.0
+
+
+def spread_of(name: str, per_unit: dict[str, Figure]) -> Spread:
+    values = {unit: f.value for unit, f in per_unit.items()}
+    some = next(iter(per_unit.values()))
+    median = statistics.median(values.values())
+    mad = statistics.median(abs(v - median) for v in values.values())
+    kind = "cuda" if some.device.startswith("cuda") else "cpu"
+    s = Spread(name, some.suite, some.unit, some.higher_is_better, kind, values, median, mad,
+               judged=len(values) >= policy.FLEET_MIN_UNITS)
+    if not s.judged or not median:
+        return s
+    z_max, min_dev = policy.FLEET_OUTLIER_Z[0], policy.FLEET_MIN_DEVIATION[kind][0]
+    for unit, v in sorted(values.items()):
+        deviation = (v - median) / median
+        z = 0.6745 * (v - median) / mad if mad else float("inf") * (1 if v > median else -1)
+        if abs(deviation) <= min_dev or abs(z) <= z_max:
+            continue
+        worse = deviation < 0 if s.higher_is_better else deviation > 0
+        entry = {"unit": unit, "value": v, "deviation": round(deviation, 4),
+                 "z": None if abs(z) == float("inf") else round(z, 2)}
+        (s.outliers if worse else s.better).append(entry)
+    return s
+
+
+@dataclass
+class Group:
+    profile: str
+    stack: dict
+    nodes: list[Node]
+    spreads: list[Spread] = field(default_factory=list)
+
+    @property
+    def failing(self) -> list[Node]:
+        return [n for n in self.nodes if n.verdict.get("exit") != 0]
+
+    @property
+    def outliers(self) -> list[tuple[Spread, dict]]:
+        return [(s, o) for s in self.spreads for o in s.outliers]
+
+
+def merge(nodes: list[Node]) -> list[Group]:
+    by_key: dict[tuple, list[Node]] = {}
+    for n in nodes:
+        by_key.setdefault((n.profile, n.stack), []).append(n)
+    groups = []
+    for (profile_name, stack), members in sorted(by_key.items()):
+        group = Group(profile_name, json.loads(stack), members)
+        per_figure: dict[str, dict[str, Figure]] = {}
+        for n in members:
+            for unit, found in n.units.items():
+                for name, f in found.items():
+                    per_figure.setdefault(name, {})[unit] = f
+        group.spreads = [spread_of(name, per_unit)
+                         for name, per_unit in sorted(per_figure.items())]
+        groups.append(group)
+    return groups
+
+
+def _fmt(value: float, unit: str) -> str:
+    return f"{value * 1e3:.4g} ms" if unit == "s" and value < 1 else (
+        f"{value:.4g} s" if unit == "s" else f"{value:.4g} {unit}")
+
+
+def _label(figure: str) -> str:
+    from .plots import label
+
+    side = figure.rsplit(" [", 1)
+    return label(side[0]) + (f" [{side[1]}" if len(side) == 2 else "")
+
+
+def outlier_line(s: Spread, o: dict) -> str:
+    word = ("below" if o["deviation"] < 0 else "above")
+    z = "MAD 0" if o["z"] is None else f"modified z {o['z']:+.1f}"
+    return (f"**{o['unit']}**: `{_label(s.figure)}` = {_fmt(o['value'], s.unit_of_measure)}, "
+            f"{abs(o['deviation']):.0%} {word} the fleet median "
+            f"{_fmt(s.median, s.unit_of_measure)} of {len(s.values)} ({z}; "
+            f"policy.FLEET_OUTLIER_Z {policy.FLEET_OUTLIER_Z[0]:g}, FLEET_MIN_DEVIATION "
+            f"{policy.FLEET_MIN_DEVIATION[s.device][0]:.0%} on {s.device})")
+
+
+def markdown(groups: list[Group], code: int) -> str:
+    nodes = sum(len(g.nodes) for g in groups)
+    lines = [f"# Fleet: exit {code}, " + ("every node qualified, no outlier" if code == 0 else
+                                          "not every node is good"), "",
+             f"{nodes} nodes in {len(groups)} group(s) of one profile and stack.", ""]
+    for g in groups:
+        units = {u for n in g.nodes for u in n.units}
+        lines += [f"## `{g.profile}`: {len(g.nodes)} nodes, {len(units)} units", "",
+                  "Stack: " + ", ".join(f"{k} {v}" for k, v in g.stack.items()
+                                        if k != "packages" and v), ""]
+        if g.outliers:
+            lines += ["Outliers (worse than the fleet):", ""]
+            lines += [f"- {outlier_line(s, o)}" for s, o in g.outliers]
+            lines.append("")
+        if g.failing:
+            lines += ["Nodes not qualified:", ""]
+            for n in g.failing:
+                items = n.verdict.get("not_a_pass", [])
+                first = "; ".join(f"{i['kind']} `{i['where']}`" for i in items[:3])
+                lines.append(f"- **{n.name}**: exit {n.verdict.get('exit')}, "
+                             f"{n.verdict.get('verdict', '')}"
+                             + (f" (worst device {n.verdict['worst_device']})"
+                                if n.verdict.get("worst_device") else "")
+                             + (f": {first}" if first else "")
+                             + (f" and {len(items) - 3} more" if len(items) > 3 else ""))
+            lines.append("")
+        better = [(s, o) for s in g.spreads for o in s.better]
+        if better:
+            lines += ["Better than the fleet by as much (listed, not flagged):", ""]
+            lines += [f"- {outlier_line(s, o)}" for s, o in better]
+            lines.append("")
+        lines += ["| figure | units | median | spread (MAD) | lowest | highest | outliers |",
+                  "|---|---|---|---|---|---|---|"]
+        for s in g.spreads:
+            u = s.unit_of_measure
+            lines.append(
+                f"| `{_label(s.figure)}` | {len(s.values)} | {_fmt(s.median, u)} | "
+                f"{s.spread:.1%} | {_fmt(min(s.values.values()), u)} | "
+                f"{_fmt(max(s.values.values()), u)} | "
+                + (", ".join(o["unit"] for o in s.outliers) if s.judged else
+                   f"not judged: fewer than {policy.FLEET_MIN_UNITS} units") + " |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def plot(s: Spread, path: Path) -> Path:
+    """Each unit's value of one figure, sorted, with the median and the outlier threshold."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    units = sorted(s.values, key=s.values.get)
+    flagged = {o["unit"] for o in s.outliers}
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(units) + 1.4))
+    ax.barh(range(len(units)), [s.values[u] for u in units],
+            color=["tab:red" if u in flagged else "tab:blue" for u in units])
+    ax.axvline(s.median, color="black", label=f"median {_fmt(s.median, s.unit_of_measure)}")
+    edge = 1 - policy.FLEET_MIN_DEVIATION[s.device][0] if s.higher_is_better else \
+        1 + policy.FLEET_MIN_DEVIATION[s.device][0]
+    ax.axvline(s.median * edge, color="black", linestyle=":", label="outlier threshold "
+               "(the deviation floor; the modified z-score must pass too)")
+    ax.set_yticks(range(len(units)))
+    ax.set_yticklabels(units, fontsize=8)
+    ax.set_xlabel(f"{_label(s.figure)} ({s.unit_of_measure})", fontsize=8)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def to_json(groups: list[Group], code: int) -> dict:
+    return {"exit": code, "groups": [{
+        "profile": g.profile, "stack": g.stack,
+        "nodes": [{"name": n.name, "folder": str(n.folder), "exit": n.verdict.get("exit"),
+                   "worst_device": n.verdict.get("worst_device"), "units": sorted(n.units)}
+                  for n in g.nodes],
+        "figures": [{**asdict(s), "spread": round(s.spread, 4)} for s in g.spreads],
+        "outliers": [{"figure": s.figure, **o} for s, o in g.outliers],
+        "failing": [n.name for n in g.failing]} for g in groups]}
+
+
+def main(argv: list[str], repo: Path) -> int:
+    p = argparse.ArgumentParser(prog="stackqual fleet", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("reports", nargs="+", type=Path,
+                   help="qualify folders, or folders holding them")
+    p.add_argument("--out", type=Path, default=None,
+                   help="where fleet.md, fleet.json and the plots go (default: "
+                        "reports/fleet-<time>/)")
+    args = p.parse_args(argv)
+    folders = find(args.reports)
+    if not folders:
+        print(f"stackqual fleet: no qualify report (verdict.json) in "
+              f"{', '.join(map(str, args.reports))}", file=sys.stderr)
+        return 4
+    nodes = []
+    for folder in folders:
+        try:
+            nodes.append(load_node(folder))
+        except (OSError, json.JSONDecodeError) as e:
+            print(f"stackqual fleet: {folder}: not a readable qualify report ({e})",
+                  file=sys.stderr)
+            return 4
+    groups = merge(nodes)
+    code = 1 if any(g.outliers or g.failing for g in groups) else 0
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out or repo / "reports" / f"fleet-{stamp}"
+    out.mkdir(parents=True, exist_ok=True)
+    text = markdown(groups, code)
+    (out / "fleet.md").write_text(text)
+    (out / "fleet.json").write_text(json.dumps(to_json(groups, code), indent=2) + "\n")
+    for gi, g in enumerate(groups):
+        for s in g.spreads:
+            if s.suite == "hardware":
+                name = f"fleet-{gi}-{_label(s.figure)}".replace(" ", "-").replace("/", "_")
+                plot(s, out / f"{name}.png")
+    print(text, end="")
+    print(f"fleet: {out}")
+    return code

@@ -154,8 +154,10 @@ def test_a_throttled_node_among_real_runs_is_the_one_outlier(tmp_path):
     done = qualify_hardware(reports, "node-4", "-p", "selftests.faults.hardware.throttled")
     assert done.returncode in (0, 2), done.stdout + done.stderr
     group = merged(reports)
-    rates = [s for s in group.spreads if s.figure.endswith("#rate")]
-    assert {o["unit"] for s in rates for o in s.outliers} == {"node-4"}, \
-        fleet.markdown([group], 1)
-    assert all("node-4" in {o["unit"] for o in s.outliers} for s in rates), \
-        "each throttled kernel (GEMM, copy, triad) names it"
+    assert outliers(group) == {"node-4"}, fleet.markdown([group], 1)
+    # The GEMM rate, compute-bound, spreads by a few percent across processes: half of it
+    # stands out. The single-thread copy and triad rates of this shared VM spread by 13-15%
+    # (MAD) across processes: at half rate the throttled node is named only where its
+    # figure clears the deviation floor and the z-score both (docs/fleet.md).
+    [gemm] = [s for s in group.spreads if "[gemm-" in s.figure]
+    assert [o["unit"] for o in gemm.outliers] == ["node-4"], fleet.markdown([group], 1)

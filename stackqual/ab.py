@@ -14,8 +14,9 @@ kernel, oneDNN, cuBLAS) passes them all. `ab` times the same cases under two env
    rate its median.
 2. Per figure, the candidate/base ratio of its time from the pairs of adjacent processes,
    with the percentile-bootstrap interval of their median (stackqual.timing.ratio_interval,
-   the in-process gates' statistic), judged by stackqual.timed with the band
-   `policy.AB_TOLERANCE` around 1: regressed (the whole interval above 1 + tolerance, on a
+   the in-process gates' statistic), judged by stackqual.timed with the band around 1
+   that the same check's in-process gate uses (`policy.ab_tolerance`): regressed (the
+   whole interval above 1 + tolerance, on a
    quiet machine), improved, pass, or inconclusive, each with its minimum detectable
    change. A figure measured while other processes used more than
    `policy.BUSY_MACHINE_MAX` of the CPUs is never "regressed".
@@ -117,6 +118,7 @@ class Case:
     low: float | None = None
     high: float | None = None
     detectable: float | None = None  # minimum detectable slowdown, a fraction
+    tolerance: float | None = None  # the band above 1 (policy.ab_tolerance)
     message: str = ""
 
 
@@ -136,7 +138,8 @@ def judge_case(name: str, base: dict[int, Figure], candidate: dict[int, Figure])
     ratio, low, high = timing.ratio_interval([f.seconds for f in candidate],
                                              [f.seconds for f in base])
     busy = [f.others_busy for f in (*base, *candidate) if f.others_busy is not None]
-    tol, source = policy.AB_TOLERANCE
+    tol, source = policy.ab_tolerance(name, some.device)
+    case.tolerance = tol
     shown = "s" if some.unit == "s" else f" {some.unit}"
     m = timed.Measured(
         round(ratio, 4), low, high,
@@ -144,7 +147,7 @@ def judge_case(name: str, base: dict[int, Figure], candidate: dict[int, Figure])
         f"{len(base)} pairs of processes; base {_range(case.base)}{shown}, candidate "
         f"{_range(case.candidate)}{shown})", max(busy) if busy else None)
     band = timed.Band(1.0, tol, higher_is_better=False, source=source)
-    judgement = timed.judge(name, m, band)
+    judgement = timed.judge("time", m, band)
     case.verdict, case.message = judgement.verdict, judgement.message
     case.ratio, case.low, case.high = round(ratio, 4), round(low, 4), round(high, 4)
     case.detectable = round(judgement.detectable, 4)
@@ -181,19 +184,20 @@ def markdown(result: dict) -> str:
     lines = [f"# stackqual ab on `{result['profile']}`: exit {result['exit']}, "
              f"{EXIT_MEANING[result['exit']]}", "",
              f"Base `{result['base']}`, candidate `{result['candidate']}`: "
-             f"{result['rounds']} pairs of processes, {result['seconds'] / 60:.1f} min. "
-             f"Band: {result['tolerance']}.", "", "## Stack", ""]
+             f"{result['rounds']} pairs of processes, {result['seconds'] / 60:.1f} min. Band: "
+             "the same check's in-process tolerance (policy.ab_tolerance).", "", "## Stack", ""]
     lines += [f"- {line}" for line in result["stack"]] or ["- the same stack"]
     for p in result["processes"]:
         if p["broke"]:
             lines.append(f"- BROKE: {p['broke']}")
-    lines += ["", "| figure | verdict | candidate/base time | base | candidate | "
-              "would catch |", "|---|---|---|---|---|---|"]
+    lines += ["", "| figure | verdict | candidate/base time | band | base | candidate | "
+              "would catch |", "|---|---|---|---|---|---|---|"]
     for c in sorted(cases, key=lambda c: (c["verdict"] != "regressed", c["name"])):
         interval = ("" if c["ratio"] is None else
                     f"{c['ratio']:.3f} [{c['low']:.3f}, {c['high']:.3f}]")
         unit = "s" if c["unit"] == "s" else f" {c['unit']}"
-        lines.append(f"| `{c['name']}` | {c['verdict']} | {interval} | "
+        band = "" if c["tolerance"] is None else f"+{c['tolerance']:.0%}"
+        lines.append(f"| `{c['name']}` | {c['verdict']} | {interval} | {band} | "
                      f"{_range(c['base']) if c['base'] else '-'}{unit} | "
                      f"{_range(c['candidate']) if c['candidate'] else '-'}{unit} | "
                      + ("" if c["detectable"] is None else f"+{c['detectable']:.0%}") + " |")
@@ -264,12 +268,10 @@ def main(argv: list[str], repo: Path) -> int:
         print(f"stackqual ab: the two sides detected different profiles {sorted(profiles)}; "
               "they must run on one machine", file=sys.stderr)
         code = 4
-    tol, source = policy.AB_TOLERANCE
     result = {
         "kind": "ab", "profile": profile_name, "exit": code, "verdict": EXIT_MEANING[code],
         "base": args.base, "candidate": args.candidate, "rounds": args.rounds,
         "pytest_args": pytest_args, "seconds": round(time.monotonic() - started, 1),
-        "tolerance": f"{tol:.0%} ({source})",
         "stack": profile.fingerprint_differences(_stack(reports["base"]),
                                                  _stack(reports["candidate"])),
         "fingerprints": {side: _stack(r) for side, r in reports.items()},

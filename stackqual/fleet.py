@@ -37,6 +37,7 @@ from pathlib import Path
 
 from . import policy
 from .figures import Figure, figures
+from .qualify import read_events
 
 STACK_KEYS = ("python", "torch", "cuda", "cudnn", "driver", "packages")
 
@@ -58,17 +59,6 @@ class Node:
         return json.dumps({k: fp.get(k) for k in STACK_KEYS}, sort_keys=True)
 
 
-def _events(path: Path) -> list[dict]:
-    events = []
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # a killed process's last line
-    return events
-
-
 def load_node(folder: Path) -> Node:
     verdict = json.loads((folder / "verdict.json").read_text())
     node = Node(verdict.get("node") or folder.name, folder, verdict)
@@ -76,7 +66,7 @@ def load_node(folder: Path) -> Node:
         device = suite.get("device") or ""
         unit = f"{node.name}/{device}" if device else node.name
         where = folder / suite.get("folder", key)
-        checks = [e for e in _events(where / "stream.jsonl") if e.get("event") == "check"]
+        checks = [e for e in read_events(where / "stream.jsonl") if e.get("event") == "check"]
         node.units.setdefault(unit, {}).update(figures(checks))
     if not node.units:
         node.units[node.name] = {}
@@ -256,7 +246,7 @@ def plot(s: Spread, path: Path) -> Path:
     ax.set_yticks(range(len(units)))
     ax.set_yticklabels(units, fontsize=8)
     ax.set_xlabel(f"{_label(s.figure)} ({s.unit_of_measure})", fontsize=8)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -16,9 +16,12 @@
    GPU) -> 2, each listed with why and what to do; else 0.
 
 `--record` runs the suites with --update-baselines instead: a new profile's baselines,
-on a node you trust (review and commit them). Everything lands in
-`reports/qualify-<profile>-<time>/`: summary.md (read in a minute: the verdict, every
-check that is not a pass, one line per suite), verdict.json, health.json, and per suite its
+on a node you trust (review and commit them); no timing is recorded from a busy machine
+or a shared host's slow phase. `--each-gpu` qualifies every visible GPU in turn, in
+processes that see only it (stackqual.devices), with one node verdict naming the worst
+device. Everything lands in `reports/qualify-<profile>-<node>-<time>/`: summary.md (read
+in a minute: the verdict, every check that is not a pass, one line per suite),
+verdict.json (what `stackqual fleet` merges), health.json, and per suite (per device) its
 run report, stream, JUnit XML and log.
 """
 
@@ -94,7 +97,8 @@ def discover(suites_dir: Path, only: list[str]) -> list[str]:
     return sorted(names, key=lambda n: (n not in FIRST, n))
 
 
-def _read_events(path: Path) -> list:
+def read_events(path: Path) -> list:
+    """The events of a suite's stream (--report-stream), up to a cut last line."""
     events = []
     if path.is_file():
         for line in path.read_text().splitlines():
@@ -144,14 +148,14 @@ def run_suite(name: str, index: int, total: int, suites_dir: Path, out: Path,
                              "(--suite-timeout) and was killed")
                 break
             if tty or now - last_shown >= 30:
-                line = _progress(run, index, total, started, _read_events(stream))
+                line = _progress(run, index, total, started, read_events(stream))
                 print(f"\r{line[:120]:<120}" if tty else line, end="" if tty else "\n",
                       flush=True)
                 last_shown = now
     if tty:
         print("\r" + " " * 120 + "\r", end="")
     run.returncode, run.seconds = proc.returncode, time.monotonic() - t0
-    run.events = _read_events(stream)
+    run.events = read_events(stream)
     run.broke = run.broke or _broke(run, log.read_text(errors="replace"))
     return run
 

@@ -33,6 +33,10 @@ MODEL_LOAD_CASE_S = 3
 # calibration (~1 s) and its buffers (up to 3 x 2 GiB); the CPU cases took about 2 s each on
 # the 2-vCPU CI machine.
 HARDWARE_CASE_S = 4
+# The all-reduce across a node's GPUs (gpu_full): a process per GPU with its CUDA context
+# and NCCL's set-up, then 3 sizes x (5 + 7 x 10) calls, the largest 512 MiB, milliseconds a
+# call on NVLink. Estimate until measured.
+INTERCONNECT_CASE_S = 40
 # Any other case (SDPA dispatch and numerics: 0.01-0.03 s each on CPU; on CUDA the
 # profiler and kernel launches add to that).
 LIGHT_CASE_S = 0.3
@@ -81,6 +85,8 @@ def estimate(nodeids: list[str]) -> Estimate:
             e.seconds += TIMED_S
         elif "hardware/test_peak.py" in nodeid:
             e.seconds += HARDWARE_CASE_S
+        elif "hardware/test_interconnect.py" in nodeid:
+            e.seconds += INTERCONNECT_CASE_S
         elif "test_hf_parity.py" in nodeid or "test_accuracy.py" in nodeid:
             e.seconds += MODEL_LOAD_CASE_S
         else:

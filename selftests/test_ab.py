@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from selftests.support import REPO, unguarded_environ
-from stackqual import ab, compare, figures, policy
+from stackqual import ab, compare, figures, plugin, policy
 
 # The CNN: milliseconds per call, whose paths' times stayed within 4% across pairs of
 # processes of one environment (docs/upgrades.md); the MLP's moved by up to 20% in one pair.
@@ -43,7 +43,7 @@ def test_processes_alternate_so_that_each_pair_is_adjacent():
     (["-mnot slow", "-k", "mlp"], ["-k", "mlp", "-m", "timed and (not slow)"]),
 ])
 def test_the_selection_is_narrowed_to_timed_tests(given, expected):
-    assert ab.timed_only(given) == expected
+    assert plugin.narrowed(given, "timed") == expected
 
 
 def test_same_figures_pass_and_a_slower_candidate_regresses():

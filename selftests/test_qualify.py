@@ -51,6 +51,17 @@ def test_device(gate):
     if os.environ["CUDA_VISIBLE_DEVICES"] == "5":
         os.kill(os.getpid(), signal.SIGSEGV)
 """,
+    "hardware": """
+import os
+import pytest
+
+def test_per_device(gate):
+    gate.info("visible", os.environ["CUDA_VISIBLE_DEVICES"])
+
+@pytest.mark.whole_node
+def test_whole_node(gate):
+    gate.info("visible_to_all", os.environ["CUDA_VISIBLE_DEVICES"])
+""",
     "crashing": """
 import os
 import signal
@@ -206,6 +217,19 @@ def test_each_gpu_runs_every_visible_device_in_its_own_processes_and_names_the_w
         assert seen["measured"] == visible and seen["details"]["order"] == "PCI_BUS_ID"
     summary = (folder / "summary.md").read_text()
     assert "Worst device: **gpu1**" in summary and "## Devices" in summary
+
+
+def test_each_gpu_runs_the_whole_node_tests_once_with_every_gpu(project):
+    done, folder, verdict = qualify(project, "--suite", "hardware", "--each-gpu",
+                                    env={"CUDA_VISIBLE_DEVICES": "3,5"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    seen = {}
+    for where in ("gpu0/hardware", "gpu1/hardware", "node/hardware"):
+        events = [json.loads(line) for line in (folder / where / "stream.jsonl").open()]
+        seen[where] = {e["metric"]: e["measured"] for e in events if e.get("event") == "check"}
+    assert seen == {"gpu0/hardware": {"visible": "3"}, "gpu1/hardware": {"visible": "5"},
+                    "node/hardware": {"visible_to_all": "3,5"}}
+    assert verdict["suites"]["node/hardware"]["device"] == "node"
 
 
 def test_each_gpu_with_no_gpu_visible_is_not_judged(project):

@@ -52,24 +52,6 @@ def order(rounds: int) -> list[str]:
     return [SIDES[(i + i // 2) % 2] for i in range(2 * rounds)]
 
 
-def timed_only(pytest_args: list[str]) -> list[str]:
-    """The arguments with their marker expression narrowed to the timed tests: `-m gpu`
-    becomes `-m "timed and (gpu)"` (pytest keeps only the last -m)."""
-    args, marks, i = [], [], 0
-    while i < len(pytest_args):
-        arg = pytest_args[i]
-        if arg == "-m" and i + 1 < len(pytest_args):
-            marks.append(pytest_args[i + 1])
-            i += 2
-            continue
-        if arg.startswith("-m") and len(arg) > 2:
-            marks.append(arg[2:].lstrip("="))
-        else:
-            args.append(arg)
-        i += 1
-    return [*args, "-m", "timed" + (f" and ({marks[-1]})" if marks else "")]
-
-
 @dataclass
 class Process:
     side: str
@@ -89,7 +71,7 @@ def run_process(python: str, side: str, index: int, out: Path, repo: Path,
     empty.mkdir()
     cmd = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--baselines-dir",
            str(empty), "--report-dir", str(proc.folder), "--report-stream",
-           str(proc.folder / "stream.jsonl"), *timed_only(pytest_args)]
+           str(proc.folder / "stream.jsonl"), *plugin.narrowed(pytest_args, "timed")]
     start = time.monotonic()
     with open(proc.folder / "pytest.log", "w") as log:
         done = subprocess.run(cmd, cwd=repo, stdout=log, stderr=subprocess.STDOUT,

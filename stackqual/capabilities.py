@@ -15,6 +15,8 @@ MARKERS = (
     "gpu_full: needs a CUDA GPU; the rest of the GPU tables (nightly), `pytest -m gpu_full`",
     "min_sm(major, minor=0): needs CUDA compute capability >= major.minor (e.g. sm80 for flash)",
     "slow: takes more than a few seconds (compiles, subprocess runs); deselect with -m 'not slow'",
+    "whole_node: needs every GPU of the node at once (the interconnect); `stackqual qualify "
+    "--each-gpu` runs these once, with all the node's GPUs visible",
     "timed: set on every test that uses the `perf` fixture (a timed check); `stackqual ab` "
     "runs `-m timed`",
 )

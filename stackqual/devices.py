@@ -31,7 +31,7 @@ class Device:
 
     @property
     def label(self) -> str:
-        return f"gpu{self.index}"
+        return "node" if self.index < 0 else f"gpu{self.index}"
 
     def environ(self) -> dict:
         return {"CUDA_VISIBLE_DEVICES": self.visible, "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
@@ -83,3 +83,8 @@ def visible(nvml=None) -> list[Device]:
 
         entries = [str(i) for i in range(torch.cuda.device_count())]
     return [Device(i, entry, **_about(nvml, entry)) for i, entry in enumerate(entries)]
+
+
+def whole_node(gpus: list[Device]) -> Device:
+    """All of `gpus` at once, for the tests that need the whole node (the interconnect)."""
+    return Device(-1, ",".join(g.visible for g in gpus))

@@ -22,6 +22,26 @@ MIN_ROUNDS = 20
 MAX_TIME_S = 10.0
 
 
+def narrowed(pytest_args: list[str], expr: str) -> list[str]:
+    """pytest arguments with their marker expression narrowed by `expr`: `-m gpu` becomes
+    `-m "EXPR and (gpu)"` (pytest keeps only the last -m). For the runs stackqual starts
+    itself: `stackqual ab` (the timed tests), `qualify --each-gpu` (per GPU, then the
+    whole node)."""
+    args, marks, i = [], [], 0
+    while i < len(pytest_args):
+        arg = pytest_args[i]
+        if arg == "-m" and i + 1 < len(pytest_args):
+            marks.append(pytest_args[i + 1])
+            i += 2
+            continue
+        if arg.startswith("-m") and len(arg) > 2:
+            marks.append(arg[2:].lstrip("="))
+        else:
+            args.append(arg)
+        i += 1
+    return [*args, "-m", expr + (f" and ({marks[-1]})" if marks else "")]
+
+
 def asked(config, args) -> bool:
     """Whether this run asked for stackqual (module doc)."""
     if os.environ.get(ENV) == "1":

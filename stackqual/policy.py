@@ -127,6 +127,30 @@ GPU_PEAK_MEMORY_GBPS = (
 )
 
 
+# The link between a node's GPUs, per direction (GB/s): what an all-reduce's bus bandwidth
+# is compared with (nccl-tests, doc/PERFORMANCE.md: bus bandwidth "should be close to the
+# hardware peak bandwidth"). NVLink datasheet figures are both directions together, so half.
+# PCIe and NVL cards talk over PCIe or an NVLink bridge, which the name does not say: no
+# peak, the share is not reported.
+GPU_LINK_PEAK_GBPS = (
+    ("H100 PCIe", None, "a PCIe card: PCIe or an NVLink bridge, not known from its name"),
+    ("H100 NVL", None, "a PCIe card: PCIe or an NVLink bridge, not known from its name"),
+    ("H100", 450.0, "NVIDIA H100 datasheet: SXM NVLink 900 GB/s, half per direction"),
+    ("H200 NVL", None, "a PCIe card: PCIe or an NVLink bridge, not known from its name"),
+    ("H200", 450.0, "NVIDIA H200 datasheet: SXM NVLink 900 GB/s, half per direction"),
+    ("B200", 900.0, "NVIDIA HGX B200 datasheet: NVLink 1.8 TB/s per GPU, half per direction"),
+    ("A100-SXM4", 300.0, "NVIDIA A100 datasheet: SXM NVLink 600 GB/s, half per direction"),
+)
+
+
+def gpu_link_peak(name: str) -> tuple[float | None, str]:
+    """(per-direction GB/s of the GPU-to-GPU link of the GPU named `name`, its source)."""
+    found = next(((peak, source) for fragment, peak, source in GPU_LINK_PEAK_GBPS
+                  if fragment in name), None)
+    return found or (None, f"{name!r} is not in stackqual/policy.py's link table; add it "
+                           "with its datasheet figure")
+
+
 def gpu_peak_tflops(name: str) -> float | None:
     return next((peak for fragment, peak, _ in GPU_PEAK_TFLOPS_16BIT if fragment in name), None)
 
@@ -151,6 +175,8 @@ GPU_PEAK_SHARE_FLOOR = {
                    "throttled part)"),
     "copy": (0.50, "policy.GPU_PEAK_SHARE_FLOOR: half the datasheet bandwidth"),
     "triad": (0.50, "policy.GPU_PEAK_SHARE_FLOOR: half the datasheet bandwidth"),
+    "all_reduce": (0.50, "policy.GPU_PEAK_SHARE_FLOOR: half the link's datasheet bandwidth "
+                         "per direction (a degraded or missing NVLink)"),
     "attention": (0.20, "policy.GPU_PEAK_SHARE_FLOOR: FlashAttention-2 reaches 35% of H100 "
                         "peak (FlashAttention-3 paper), 50-73% of A100's (FlashAttention-2 "
                         "paper)"),

@@ -336,6 +336,9 @@ def main(argv: list[str], repo: Path) -> int:
 
         saved = baselines_dir(pytest_args) / profile_name / "benchmarks"
         saved_before = benchmarks.saved_runs(saved)
+        args_each = [*extra, *pytest_args]
+        if args.each_gpu:  # per GPU all but the whole-node tests, which run once after
+            args_each = plugin.narrowed(args_each, "not whole_node")
         # In turn, never side by side: the timed checks of two GPUs would share the CPUs
         # (dispatch, the calibration's yardsticks) and each would see the other as load.
         for gpu in gpus:
@@ -343,12 +346,19 @@ def main(argv: list[str], repo: Path) -> int:
             if gpu:
                 print(f"{gpu.describe()}: CUDA_VISIBLE_DEVICES={gpu.visible}", flush=True)
             for i, name in enumerate(names, 1):
-                run = run_suite(name, i, len(names), suites_dir, folder,
-                                [*extra, *pytest_args], args.suite_timeout, started, gpu)
+                run = run_suite(name, i, len(names), suites_dir, folder, args_each,
+                                args.suite_timeout, started, gpu)
                 runs.append(run)
                 print(f"[{i}/{len(names)}] {run.device + ' ' if gpu else ''}{name}: exit "
                       f"{run.returncode}, {run.seconds:.0f} s"
                       + (f", BROKE: {run.broke}" if run.broke else ""), flush=True)
+        if len(gpus) >= 2 and "hardware" in names:  # the interconnect, all GPUs at once
+            run = run_suite("hardware", 1, 1, suites_dir, out / "node",
+                            plugin.narrowed([*extra, *pytest_args], "whole_node"),
+                            args.suite_timeout, started, devices.whole_node(gpus))
+            runs.append(run)
+            print(f"[node] hardware (whole node): exit {run.returncode}, {run.seconds:.0f} s"
+                  + (f", BROKE: {run.broke}" if run.broke else ""), flush=True)
         if args.record:  # each suite's process saved its part of the benchmark run
             benchmarks.merge_saved(list(benchmarks.saved_runs(saved) - saved_before))
     else:

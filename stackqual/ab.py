@@ -265,7 +265,7 @@ def main(argv: list[str], repo: Path) -> int:
     (out / "ab.md").write_text(markdown(result))
     for c in cases:
         if c.verdict != "pass":
-            print(f"  {c.verdict}: {c.message[:240]}")
+            print(f"  {c.verdict}: {c.name}: {c.message[:240]}")
     print(f"summary: {out / 'ab.md'}")
     print(f"stackqual ab: exit {code}: {EXIT_MEANING[code].upper()} "
           f"({result['seconds'] / 60:.1f} min)")

@@ -17,5 +17,5 @@ def test_profile_prints_profile_and_fingerprint(capsys):
 def test_unknown_command_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["qualifyy"])
-    assert info.value.code == 2
+    assert info.value.code == 4
     assert "invalid choice: 'qualifyy'" in capsys.readouterr().err

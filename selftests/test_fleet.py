@@ -151,7 +151,7 @@ def test_a_throttled_node_among_real_runs_is_the_one_outlier(tmp_path):
     clean = merged(reports)
     assert len(clean.nodes) == 3 and clean.spreads, "the hardware rates of three nodes"
     assert outliers(clean) == set(), fleet.markdown([clean], 0)
-    done = qualify_hardware(reports, "node-4", "-p", "selftests.faults.hardware.throttled")
+    done = qualify_hardware(reports, "node-4", "--", "-p", "selftests.faults.hardware.throttled")
     assert done.returncode in (0, 2), done.stdout + done.stderr
     group = merged(reports)
     assert outliers(group) == {"node-4"}, fleet.markdown([group], 1)

@@ -205,7 +205,7 @@ def test_fa3_runs_on_hopper_only_and_skips_elsewhere(fake_gpu, name, capability,
     ("NVIDIA H100 NVL", (9, 0), 94, "cuda-sm90-h100-nvl-94gb", 835.5),
     ("NVIDIA H200", (9, 0), 141, "cuda-sm90-h200-141gb", 989.5),
     ("NVIDIA H200 NVL", (9, 0), 141, "cuda-sm90-h200-nvl-141gb", 835.5),
-    ("NVIDIA B200", (10, 0), 179, "cuda-sm100-b200-179gb", 2250.0),
+    ("NVIDIA B200", (10, 0), 179, "cuda-sm100-b200-180gb", 2250.0),
     ("NVIDIA A100-SXM4-80GB", (8, 0), 80, "cuda-sm80-a100-80gb", 312.0),
     ("NVIDIA A100-PCIE-40GB", (8, 0), 40, "cuda-sm80-a100-pcie-40gb", 312.0),
 ])

@@ -6,16 +6,49 @@ import torch
 from stackqual import profile
 
 
+MIB, GIB = 2**20, 2**30
+
+
 @pytest.mark.parametrize("name,major,minor,total,expected", [
     ("NVIDIA H100 80GB HBM3", 9, 0, 85_031_714_816, "cuda-sm90-h100-80gb"),
-    ("NVIDIA H200", 9, 0, 150_754_820_096, "cuda-sm90-h200-140gb"),
-    ("NVIDIA A10", 8, 6, 23_827_644_416, "cuda-sm86-a10-22gb"),
+    ("NVIDIA A10", 8, 6, 23_827_644_416, "cuda-sm86-a10-22gb"),  # not in the table
     ("NVIDIA A100-SXM4-40GB", 8, 0, 42_505_273_344, "cuda-sm80-a100-40gb"),
 ])
 def test_cuda_profile_names_capability_model_and_memory(fake_gpu, name, major, minor, total,
                                                         expected):
     fake_gpu(name, major, minor, total)
     assert profile.detect_profile() == expected
+
+
+# The device names torch (cudaDeviceProp.name) and NVML (nvmlDeviceGetName) report, and
+# the memory they report (the H200's 143771 MiB as seen on a real one; the others what a
+# driver leaves after its reservation, a little under the datasheet's GB).
+@pytest.mark.parametrize("name,capability,reported,expected", [
+    ("NVIDIA H100 80GB HBM3", (9, 0), 81_559 * MIB, "cuda-sm90-h100-80gb"),
+    ("NVIDIA H100 PCIe", (9, 0), 81_559 * MIB, "cuda-sm90-h100-pcie-80gb"),
+    ("NVIDIA H100 NVL", (9, 0), 95_830 * MIB, "cuda-sm90-h100-nvl-94gb"),
+    ("NVIDIA H200", (9, 0), 143_771 * MIB, "cuda-sm90-h200-141gb"),
+    ("NVIDIA H200", (9, 0), 139 * GIB, "cuda-sm90-h200-141gb"),  # a larger reservation
+    ("NVIDIA H200 NVL", (9, 0), 143_771 * MIB, "cuda-sm90-h200-nvl-141gb"),
+    ("NVIDIA GH200 480GB", (9, 0), 97_871 * MIB, "cuda-sm90-gh200-96gb"),
+    ("NVIDIA GH200 144G HBM3e", (9, 0), 146_831 * MIB, "cuda-sm90-gh200-144gb"),
+    ("NVIDIA B200", (10, 0), 183_359 * MIB, "cuda-sm100-b200-180gb"),
+    ("NVIDIA A100-SXM4-40GB", (8, 0), 40_960 * MIB, "cuda-sm80-a100-40gb"),
+    ("NVIDIA A100-SXM4-80GB", (8, 0), 81_920 * MIB, "cuda-sm80-a100-80gb"),
+    ("NVIDIA A100-PCIE-40GB", (8, 0), 40_960 * MIB, "cuda-sm80-a100-pcie-40gb"),
+    ("NVIDIA A100 80GB PCIe", (8, 0), 81_920 * MIB, "cuda-sm80-a100-pcie-80gb"),
+    ("NVIDIA L4", (8, 9), 23_034 * MIB, "cuda-sm89-l4-24gb"),
+])
+def test_profile_names_come_from_the_device_table(name, capability, reported, expected):
+    assert profile.gpu_profile_name(name, *capability, reported) == expected
+
+
+def test_a_gh200_is_not_judged_against_h200_datasheet_figures():
+    from stackqual import policy
+
+    assert policy.gpu_peak_tflops("NVIDIA GH200 480GB") is None
+    assert policy.gpu_peak("memory", "NVIDIA GH200 480GB")[0] is None
+    assert policy.gpu_peak("memory", "NVIDIA H200")[0] == 4800.0
 
 
 @pytest.mark.parametrize("capability,expected", [

@@ -3,16 +3,18 @@ their own folder (a passing check, a failing one, one without a baseline, a test
 hangs, a process that segfaults), a busy machine, the real hardware suite with an empty
 baselines folder and slowed on purpose; and the health checks through a stand-in NVML."""
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from selftests.support import REPO, unguarded_environ
+from selftests.support import REPO, processes_naming, unguarded_environ
 from stackqual import health
 
 SUITES = {
@@ -40,6 +42,15 @@ def test_before(gate):
 @pytest.mark.timeout(2)
 def test_hangs():
     time.sleep(120)
+""",
+    "sleeping": """
+import time
+
+def test_before(gate):
+    gate.info("seen", 1)
+
+def test_sleeps():
+    time.sleep(300)
 """,
     "per_device": """
 import os
@@ -136,6 +147,43 @@ def test_exit_3_on_a_timeout_keeps_what_was_measured_before(project):
     events = [json.loads(line) for line in (folder / "hanging" / "stream.jsonl").open()]
     assert any(e["event"] == "check" and e["metric"] == "seen" for e in events)
     assert "Timeout" in (folder / "hanging" / "pytest.log").read_text()  # with the stacks
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_ends_qualify_with_a_verdict_and_no_process_left(project, sig):
+    """What Slurm and Kubernetes send at a time limit or an eviction: the verdict says
+    "interrupted" (exit 3) within 10 s, the suite's own process session is stopped too, and
+    what it measured before is kept."""
+    reports = project / "reports"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stackqual.cli", "qualify", "--suites-dir",
+         str(project / "suites"), "--report-dir", str(reports), "--quiet-seconds", "0",
+         "--profile=cpu-test", "--suite", "sleeping"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+        env=unguarded_environ())
+    stream = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = list(reports.glob("qualify-*/sleeping/stream.jsonl"))
+        if found and '::test_sleeps", "time"' in found[0].read_text():  # its start event
+            stream = found[0]
+            break
+        time.sleep(0.2)
+    assert stream is not None, "the sleeping test never started"
+    assert processes_naming(str(project / "suites" / "sleeping"))  # the suite's pytest
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    output, _ = proc.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert proc.returncode == 3, output
+    assert took < 10, f"{took:.1f} s from {sig.name} to exit"
+    assert "Traceback" not in output, output
+    verdict = json.loads((stream.parent.parent / "verdict.json").read_text())
+    assert verdict["exit"] == 3 and f"interrupted by {sig.name}" in verdict["verdict"]
+    assert "INTERRUPTED" in (stream.parent.parent / "summary.md").read_text()
+    assert not processes_naming(str(project / "suites" / "sleeping")), "a suite process is left"
+    events = [json.loads(line) for line in stream.open()]
+    assert any(e.get("metric") == "seen" for e in events)  # measured before: kept
 
 
 def test_exit_3_on_a_crashed_suite_and_the_other_suites_still_run(project):
@@ -250,9 +298,26 @@ class StandInNVML:
     NVML_CLOCK_SM, NVML_CLOCK_MEM = 1, 2
 
     def __init__(self, count=1, ecc=(1, 1), uncorrected=0, remapped=(0, 0, 0, 0),
-                 throttle=0x4, pcie=((5, 5), (16, 16)), power=(700_000, 700_000)):
+                 throttle=0x4, pcie=((5, 5), (16, 16)), power=(700_000, 700_000),
+                 pcie_idle=None):
         self.count, self.ecc, self.uncorrected = count, ecc, uncorrected
-        self.remapped, self.throttle, self.pcie, self.power = remapped, throttle, pcie, power
+        self.remapped, self.throttle, self.power = remapped, throttle, power
+        # The link as read under load, and at idle (a GPU trains its link down when idle).
+        self.pcie_loaded, self.pcie_idle = pcie, pcie_idle or pcie
+        self.loaded = False
+
+    @contextlib.contextmanager
+    def load(self):
+        """The GEMM load (stackqual.health.gemm_load) as NVML sees it."""
+        self.loaded = True
+        try:
+            yield
+        finally:
+            self.loaded = False
+
+    @property
+    def pcie(self):
+        return self.pcie_loaded if self.loaded else self.pcie_idle
 
     def nvmlDeviceGetCount(self): return self.count
     def nvmlSystemGetDriverVersion(self): return "575.51.03"
@@ -281,7 +346,7 @@ class StandInNVML:
 
 
 def verdicts(nvml, expect_gpus=1) -> dict:
-    return {h.name: h for h in health.gpu_checks(nvml, expect_gpus)}
+    return {h.name: h for h in health.gpu_checks(nvml, expect_gpus, nvml.load)}
 
 
 def test_a_healthy_gpu_passes_every_check():
@@ -299,12 +364,24 @@ def test_a_healthy_gpu_passes_every_check():
     (dict(remapped=(0, 0, 0, 1)), "gpu0 row remapping", "a row remap failed"),
     (dict(throttle=0x8 | 0x40), "gpu0 throttle under load",
      "slowed by hardware slowdown, hardware thermal slowdown"),
-    (dict(pcie=((5, 5), (8, 16))), "gpu0 pcie link", "PCIe gen 5 x8 (capable of gen 5 x16)"),
+    (dict(pcie=((5, 5), (8, 16))), "gpu0 pcie link",
+     "PCIe gen 5 x8 under load (capable of gen 5 x16)"),
+    (dict(pcie_idle=((1, 5), (8, 16)), pcie=((3, 5), (8, 16))), "gpu0 pcie link",
+     "PCIe gen 3 x8 under load (capable of gen 5 x16): a link still degraded under load"),
 ])
 def test_each_health_check_fails_on_its_fault(fault, check, reason):
     found = verdicts(StandInNVML(**fault), expect_gpus=8 if "count" in fault else 1)
     assert found[check].verdict == "fail", found[check]
     assert reason in found[check].reason
+
+
+def test_a_link_trained_down_at_idle_passes_when_it_trains_up_under_load():
+    """GPUs lower their PCIe generation at idle to save power: read before the load, a
+    healthy node failed its preflight."""
+    found = verdicts(StandInNVML(pcie_idle=((1, 5), (16, 16)), pcie=((5, 5), (16, 16))))
+    assert found["gpu0 pcie link"].verdict == "pass", found["gpu0 pcie link"]
+    assert found["gpu0 pcie link"].value == {"gen": 5, "max_gen": 5, "width": 16,
+                                             "max_width": 16}
 
 
 def test_an_unsupported_query_is_a_skip_with_nvmls_error():

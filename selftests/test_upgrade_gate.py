@@ -217,7 +217,7 @@ def test_accept_records_the_reviewed_stack_and_appends_why_to_the_changelog(tmp_
                                            "'.[agents]'`")
     here = stack_report({})
     baselines = tmp_path / "baselines"
-    selection = ("suites/agents/test_haystack.py::test_bm25_ranks_documents",
+    selection = ("--", "suites/agents/test_haystack.py::test_bm25_ranks_documents",
                  "--baselines-dir", str(baselines), "--report-dir", str(tmp_path / "reports"))
 
     refused = accept(tmp_path, here, stack_report({"haystack-ai": "9.9.9"}), "--reason", "ok",

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import plugin, policy, profile, timed, timing
+from . import plugin, policy, profile, timed, timing, usage
 from .figures import Figure, figures
 
 SIDES = ("base", "candidate")
@@ -191,18 +191,19 @@ def markdown(result: dict) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = usage.Parser(
         prog="stackqual ab", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_MEANING.items())
-               + ". Arguments after the options go to each process's pytest (default: "
-                 "`suites`); its -m is narrowed to the timed tests (`-m \"timed and "
+               + ". TESTS (default: `suites`) and the arguments after `--` go to each "
+                 "process's pytest; its -m is narrowed to the timed tests (`-m \"timed and "
                  "(EXPR)\"`).")
+    p.add_argument("tests", nargs="*", metavar="TESTS",
+                   help="test paths or node ids to time (default: suites)")
     p.add_argument("--base", required=True, metavar="PYTHON",
                    help="the base environment's interpreter (e.g. .tox/pinned/bin/python)")
     p.add_argument("--candidate", required=True, metavar="PYTHON",
                    help="the candidate environment's interpreter")
-    p.add_argument("--rounds", type=int, default=3, metavar="N",
+    p.add_argument("--rounds", type=usage.positive_int, default=3, metavar="N",
                    help="pairs of processes (default %(default)s; at least 2)")
     p.add_argument("--report-dir", default=None, metavar="PATH",
                    help="where the ab folder goes (default: reports/)")
@@ -214,17 +215,16 @@ def _stack(report: dict) -> dict:
 
 
 def main(argv: list[str], repo: Path) -> int:
-    args, pytest_args = parser().parse_known_args(argv)
+    args, pytest_args = usage.parse(parser(), argv)
+    pytest_args = [*args.tests, *pytest_args]
     for side in SIDES:
         python = getattr(args, side)
         if not (os.path.isfile(python) and os.access(python, os.X_OK)):
-            print(f"stackqual ab: --{side} {python}: not an executable interpreter",
-                  file=sys.stderr)
-            return 4
+            return usage.refuse("stackqual ab", f"--{side} {python}: not an executable "
+                                "interpreter")
     if args.rounds < 2:
-        print("stackqual ab: --rounds must be at least 2 (a ratio's interval needs two "
-              "pairs)", file=sys.stderr)
-        return 4
+        return usage.refuse("stackqual ab", "--rounds must be at least 2 (a ratio's interval "
+                            "needs two pairs)")
     pytest_args = pytest_args or ["suites"]
     profile_name = profile.detect_profile()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

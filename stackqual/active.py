@@ -42,6 +42,7 @@ class State:
     not_done: list = field(default_factory=list)  # what the end of the run could not do
     collected: dict = field(default_factory=dict)  # suite -> case ids, before deselection
     stale: dict = field(default_factory=dict)  # suite -> recorded keys no test produces
+    unwritten: list = field(default_factory=list)  # baseline writes that failed
     rootdir: Path = Path(".")
     suite_packages: dict = field(default_factory=dict)  # suite -> packages (ini table)
 
@@ -65,21 +66,42 @@ class State:
             self.passed.add(report.nodeid)
         elif report.failed:
             self.passed.discard(report.nodeid)
+        if self.update and report.when == "teardown" and report.nodeid in self.passed:
+            self._write_through(report.nodeid)
+
+    def _write_through(self, nodeid: str) -> None:
+        """--update-baselines: a passing test's values are written as soon as it is done
+        (merged under the folder's lock, atomically), so that a run killed at its time
+        limit keeps every baseline measured before the kill."""
+        try:
+            written = self.store.commit({nodeid}, self.report.fingerprint)
+        except NotWritten as e:
+            written = e.written
+            self.unwritten.append(str(e))
+        self.written += [path for path in written if path not in self.written]
 
     def pytest_collectreport(self, report):
         """A module that failed to import (an API incompatible framework release) is a
-        failed entry of its own, with why."""
+        failed entry of its own, with why; one that skipped as a whole (a package it needs
+        is not installed) a skipped entry, with why."""
         if report.failed:
-            reason = f"failed in collection: {failure_line(report)}"
-            self.report.add_test(report.nodeid, "failed", 0.0, reason)
-            self.report.emit({"event": "test", "nodeid": report.nodeid, "when": "collect",
-                              "outcome": "failed", "duration_s": 0.0, "reason": reason})
+            outcome, reason = "failed", f"failed in collection: {failure_line(report)}"
+        elif report.skipped and isinstance(report.longrepr, tuple):
+            outcome, reason = "skipped", report.longrepr[2].removeprefix("Skipped: ")
+        else:
+            return
+        self.report.add_test(report.nodeid, outcome, 0.0, reason)
+        self.report.emit({"event": "test", "nodeid": report.nodeid, "when": "collect",
+                          "outcome": outcome, "duration_s": 0.0, "reason": reason})
 
     def pytest_sessionfinish(self, session):
-        ran = bool(self.report.tests)
+        ran = bool(self.report.tests) and not session.config.option.collectonly
         if assets.resolved():  # which commit of each hub asset was loaded
             self.report.fingerprint["hub_revisions"] = assets.resolved()
         attempts = netguard.take()  # outside any test or collection
+        self.report.environment = profile.scope_environment(
+            self.report.environment, [p for suite in self.collected
+                                      for p in self.suite_packages.get(suite, ())])
         if self.report.environment.get("pip_check") == "broken":
             self._not_done(session, "environment broken (pip check): "
                            + "; ".join(self.report.environment["problems"]) + ". Failures in "
@@ -91,12 +113,15 @@ class State:
         self.report.stale_baselines = self.stale
         if self.update:
             try:
-                self.written = self.store.commit(self.passed, self.report.fingerprint,
-                                                 prune=self.stale)
+                written = self.store.commit(self.passed, self.report.fingerprint,
+                                            prune=self.stale)
             except NotWritten as e:
-                self.written = e.written
-                self._not_done(session, f"--update-baselines: baselines not written: {e} (each "
-                                        "such file is as it was)")
+                written = e.written
+                self.unwritten.append(str(e))
+            self.written += [path for path in written if path not in self.written]
+            for problem in dict.fromkeys(self.unwritten):
+                self._not_done(session, f"--update-baselines: baselines not written: {problem} "
+                                        "(each such file is as it was)")
         if ran and not self.judged and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
             self.not_done.append(
@@ -127,9 +152,13 @@ class State:
         unsure = [c for c in self.report.checks if c.verdict == "inconclusive"]
         missing = [c for c in self.report.checks if c.verdict == "no-baseline"]
         incomparable = [c for c in self.report.checks if c.verdict == "not-comparable"]
+        unrelated = self.report.environment.get("unrelated", [])
         if (improved or changed or unsure or missing or incomparable or self.written
-                or self.report_paths or self.not_done or self.stale):
+                or self.report_paths or self.not_done or self.stale or unrelated):
             tr.section("stackqual")
+        if unrelated:
+            tr.line(f"pip check: {len(unrelated)} conflicts among packages no collected suite "
+                    "imports (information, not a failure): " + "; ".join(unrelated))
         for kind in ("cpu", "cuda"):
             cals = [c for c in self.perf.calibrations if c["device"] == kind]
             if cals:
@@ -380,8 +409,11 @@ def pytest_report_header(config):
                      "checks will skip; record them with --update-baselines")
     environment = state.report.environment
     if environment.get("pip_check") != "ok":
-        lines.append(f"stackqual: environment {environment.get('pip_check')} (pip check): "
-                     + "; ".join(environment.get("problems") or [environment.get("why", "")]))
+        lines.append(f"stackqual: pip check {environment.get('pip_check')}: "
+                     + "; ".join(environment.get("problems") or [environment.get("why", "")])
+                     + (" (a conflict fails the run only where it involves a package of a "
+                        "collected suite: judged when the run ends)"
+                        if environment.get("pip_check") == "broken" else ""))
     for suite, bf in sorted(state.store.files.items()):
         diffs = profile.fingerprint_differences(bf.fingerprint, fp,
                                                 packages=state.suite_packages.get(suite))

@@ -1,10 +1,11 @@
 """Per-profile baselines: `baselines/<profile>/<suite>.json`.
 
 One file per suite, sorted keys, one value per check id, together with the fingerprint of
-the stack it was recorded under. Values are staged during a run and written at the end of
-the session, only with `--update-baselines`, only for tests that passed, and atomically
-(temporary file in the same folder, fsync, `os.replace`, the file's mode kept): an
-interrupted write leaves the previous file intact. The write holds an exclusive lock on the
+the stack it was recorded under. Values are staged during a test and written as soon as
+the test has passed (its teardown included), only with `--update-baselines`, and
+atomically (temporary file in the same folder, fsync, `os.replace`, the file's mode kept):
+an interrupted write leaves the previous file intact, and a run killed at its time limit
+keeps every value measured before the kill. Stale keys are pruned when the run ends. The write holds an exclusive lock on the
 profile folder (`.lock`, fcntl.flock) and merges into the file as it is then, not as it was
 when the run started, so two runs recording different checks of one suite at the same
 time both keep their values.

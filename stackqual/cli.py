@@ -1,9 +1,9 @@
 """`stackqual`: the qualification run and a look at this machine's profile.
 
-    stackqual qualify [OPTIONS] [PYTEST ARGS...]
+    stackqual qualify [OPTIONS] [-- PYTEST ARGS...]
                                          the node's verdict: health, every suite in its own
                                          process; exit 0 qualified, 1 failed, 2 not judged,
-                                         3 broke (`stackqual qualify --help`)
+                                         3 broke, 4 usage (`stackqual qualify --help`)
     stackqual fleet REPORTS...           many nodes' qualify folders (or folders holding
                                          them) merged: per figure the spread across nodes
                                          and GPUs, the outliers and failing nodes named
@@ -13,14 +13,14 @@
                                          --pin writes their commits to suites/hub-revisions.json
     stackqual compare BASE CANDIDATE     what an upgrade changes, from two run reports (files,
                                          or folders: their newest); exit 1 when it blocks
-    stackqual ab --base PYTHON --candidate PYTHON [--rounds N] [PYTEST ARGS...]
+    stackqual ab --base PYTHON --candidate PYTHON [--rounds N] [TESTS] [-- PYTEST ARGS]
                                          the two stacks (two environments' interpreters)
                                          timed against each other on this machine, in
                                          alternating processes; exit 1 when the candidate
                                          is slower (`stackqual ab --help`)
     stackqual compare BASE CANDIDATE --ab AB
                                          the same, with ab's figures in the comparison
-    stackqual accept BASE CANDIDATE --reason TEXT [PYTEST ARGS...]
+    stackqual accept BASE CANDIDATE --reason TEXT [-- PYTEST ARGS...]
                                          after review: record the installed (candidate) stack's
                                          baselines and snapshots on this machine and append the
                                          comparison and the reason to baselines/CHANGELOG.md
@@ -28,13 +28,14 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
 import os
 import sys
 from pathlib import Path
+
+from . import usage
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -205,9 +206,15 @@ def show_profile() -> int:
     return 0
 
 
+# The commands that parse their own arguments (and --help).
+OWN_PARSERS = ("qualify", "ab", "fleet")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="stackqual", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in OWN_PARSERS:
+        return delegate(argv[0], argv[1:])
+    parser = usage.Parser(prog="stackqual", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("qualify", add_help=False,  # its own --help (stackqual.qualify)
                    help="the node's verdict: health preflight, every suite in its own "
@@ -233,31 +240,37 @@ def main(argv: list[str] | None = None) -> int:
                                                      "figures join the comparison")
     accepting = sub.add_parser(
         "accept", help="after review: record the candidate's baselines and snapshots and "
-                       "append the comparison and why to baselines/CHANGELOG.md")
+                       "append the comparison and why to baselines/CHANGELOG.md (pytest "
+                       "arguments after `--`)")
     accepting.add_argument("base", help="the base run's report (or folder)")
     accepting.add_argument("candidate", help="the reviewed candidate run's report (or folder); "
                                              "its stack must be the one installed")
     accepting.add_argument("--reason", required=True, help="why the changes are accepted")
-    args, rest = parser.parse_known_args(argv)
-    if args.command in ("profile", "fetch-assets", "compare") and rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    own, rest = usage.split(argv)
+    args = parser.parse_args(own)
+    if args.command != "accept" and rest:
+        parser.error(f"{args.command} takes no pytest arguments (after `--`): "
+                     f"{' '.join(rest)}")
     if args.command == "profile":
         return show_profile()
     if args.command == "fetch-assets":
         return fetch_assets(args.pin, args.dry_run)
     if args.command == "compare":
         return compare_reports(args.base, args.candidate, args.json, args.markdown, args.ab)
-    if args.command == "accept":
-        return accept(args.base, args.candidate, args.reason, rest)
-    if args.command == "ab":
+    return accept(args.base, args.candidate, args.reason, rest)
+
+
+def delegate(command: str, argv: list[str]) -> int:
+    """qualify, ab and fleet: their own parsers, their own --help."""
+    if command == "qualify":
+        return qualify(argv)
+    if command == "ab":
         from . import ab
 
-        return ab.main(rest, REPO)
-    if args.command == "fleet":
-        from . import fleet
+        return ab.main(argv, REPO)
+    from . import fleet
 
-        return fleet.main(rest, REPO)
-    return qualify(rest)
+    return fleet.main(argv, REPO)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ outlier; 1 a node not qualified or an outlier; 4 bad usage (no report found).
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -35,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import policy
+from . import plots, policy, usage
 from .figures import Figure, figures
 from .qualify import read_events
 
@@ -229,9 +228,7 @@ def markdown(groups: list[Group], code: int) -> str:
 
 def plot(s: Spread, path: Path) -> Path:
     """Each unit's value of one figure, sorted, with the median and the outlier threshold."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = plots.pyplot()
 
     units = sorted(s.values, key=s.values.get)
     flagged = {o["unit"] for o in s.outliers}
@@ -265,8 +262,7 @@ def to_json(groups: list[Group], code: int) -> dict:
 
 
 def main(argv: list[str], repo: Path) -> int:
-    p = argparse.ArgumentParser(prog="stackqual fleet", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = usage.Parser(prog="stackqual fleet", description=__doc__)
     p.add_argument("reports", nargs="+", type=Path,
                    help="qualify folders, or folders holding them")
     p.add_argument("--out", type=Path, default=None,
@@ -275,9 +271,8 @@ def main(argv: list[str], repo: Path) -> int:
     args = p.parse_args(argv)
     folders = find(args.reports)
     if not folders:
-        print(f"stackqual fleet: no qualify report (verdict.json) in "
-              f"{', '.join(map(str, args.reports))}", file=sys.stderr)
-        return 4
+        return usage.refuse("stackqual fleet", "no qualify report (verdict.json) in "
+                            + ", ".join(map(str, args.reports)))
     nodes = []
     for folder in folders:
         try:
@@ -296,7 +291,7 @@ def main(argv: list[str], repo: Path) -> int:
     (out / "fleet.json").write_text(json.dumps(to_json(groups, code), indent=2) + "\n")
     for gi, g in enumerate(groups):
         for s in g.spreads:
-            if s.suite == "hardware":
+            if s.suite == "hardware" and not plots.missing():
                 name = f"fleet-{gi}-{_label(s.figure)}".replace(" ", "-").replace("/", "_")
                 plot(s, out / f"{name}.png")
     print(text, end="")

@@ -1,9 +1,28 @@
-"""Pictures for the run report (matplotlib, Agg backend: no display needed)."""
+"""Pictures for the run report (matplotlib, Agg backend: no display needed).
+
+matplotlib is optional: a node's own image may not have it. Without it every report is
+written in full and says where its pictures would be (`missing()`)."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
+
+MISSING = "(no plot: matplotlib is not installed here; `pip install matplotlib` draws it)"
+
+
+def missing() -> str | None:
+    """Why no plot can be drawn here, or None."""
+    return None if importlib.util.find_spec("matplotlib") else MISSING
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (call only where `missing()` is None)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
 
 COLORS = {"pass": "tab:blue", "improved": "tab:green", "regressed": "tab:red",
           "inconclusive": "tab:orange"}
@@ -38,9 +57,7 @@ def speed_plot(records, path: Path) -> Path:
     """Timed checks: ratios (time(A)/time(B), higher is better) with their interval and the
     baseline's band; times (a cold compile's seconds, lower is better) as a share of their
     baseline. Labels are the case and metric, so the plot keeps its width."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ratios = [(label(r.check_id), r.verdict, r.details["ratio"], r.details["low"],
                r.details["high"], r.details.get("baseline"), r.details.get("tolerance"))

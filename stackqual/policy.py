@@ -4,6 +4,8 @@ Measured expectations live in baselines/<profile>/ and are written by --update-b
 nothing here is a measurement of this stack.
 """
 
+import re
+
 import torch
 
 # --- numerics: compiled (or any candidate) path vs an fp64 reference -------------------
@@ -143,22 +145,31 @@ GPU_LINK_PEAK_GBPS = (
 )
 
 
+def names(fragment: str, device_name: str) -> bool:
+    """Whether a table's fragment names this device: as whole words, so that "H200" is not
+    found in "NVIDIA GH200 480GB" (a Grace Hopper part, with its own datasheet)."""
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(fragment)}(?![A-Za-z0-9])",
+                     device_name) is not None
+
+
 def gpu_link_peak(name: str) -> tuple[float | None, str]:
     """(per-direction GB/s of the GPU-to-GPU link of the GPU named `name`, its source)."""
     found = next(((peak, source) for fragment, peak, source in GPU_LINK_PEAK_GBPS
-                  if fragment in name), None)
+                  if names(fragment, name)), None)
     return found or (None, f"{name!r} is not in stackqual/policy.py's link table; add it "
                            "with its datasheet figure")
 
 
 def gpu_peak_tflops(name: str) -> float | None:
-    return next((peak for fragment, peak, _ in GPU_PEAK_TFLOPS_16BIT if fragment in name), None)
+    return next((peak for fragment, peak, _ in GPU_PEAK_TFLOPS_16BIT if names(fragment, name)),
+                None)
 
 
 def gpu_peak(kind: str, name: str) -> tuple[float | None, str]:
     """("16bit" TFLOP/s or "memory" GB/s peak of the GPU named `name`, its source)."""
     table = GPU_PEAK_TFLOPS_16BIT if kind == "16bit" else GPU_PEAK_MEMORY_GBPS
-    found = next(((peak, source) for fragment, peak, source in table if fragment in name), None)
+    found = next(((peak, source) for fragment, peak, source in table if names(fragment, name)),
+                 None)
     return found or (None, f"{name!r} is not in stackqual/policy.py's datasheet table; add it "
                            "with its datasheet figure")
 

@@ -49,18 +49,43 @@ def cpu_model() -> str:
 # 989 dense bf16 TFLOP/s, PCIe 756, NVL 835): each is its own profile. SXM is the default.
 FORM_FACTORS = ("pcie", "nvl")
 
+# The GPU models a profile is named for: (the word that names the model in the device name
+# torch and NVML report, its slug, the memory sizes in GB it is sold with, from NVIDIA's
+# datasheets). A profile names the nominal size nearest the memory torch reports, so that
+# a driver's reservation (an H200 reports 143771 MiB, 140.4 GiB: 141 GB) or a MIG-less
+# ECC carve-out cannot rename a profile. The model is matched as a whole word, so GH200 is
+# not an H200. A model not here is named from its first word and the memory its name
+# states, else the memory reported (rounded to GiB).
+GPU_MODELS = (
+    ("gh200", "gh200", (96, 144)),  # GH200 datasheet: 96 GB HBM3 or 144 GB HBM3e
+    ("h200", "h200", (141,)),  # H200 datasheet: SXM and NVL 141 GB
+    ("h100", "h100", (80, 94)),  # H100 datasheet: SXM and PCIe 80 GB, NVL 94 GB
+    ("b200", "b200", (180,)),  # DGX B200 datasheet: 1,440 GB for 8 GPUs
+    ("a100", "a100", (40, 80)),  # A100 datasheet: 40 GB and 80 GB, SXM4 and PCIe
+    ("l4", "l4", (24,)),  # L4 datasheet: 24 GB
+)
+
+
+def gpu_profile_name(device_name: str, major: int, minor: int, total_bytes: int) -> str:
+    """`cuda-sm90-h100-80gb` (SXM), `cuda-sm90-h100-pcie-80gb`: compute capability, GPU
+    model, form factor and nominal memory (GPU_MODELS), from what torch or NVML report."""
+    name = device_name.lower().replace("nvidia", "").strip()
+    words = [w for w in re.split(r"[\s\-_]+", name) if w]
+    form = next((f for f in FORM_FACTORS if f in words), None)
+    reported_gb = total_bytes / 2**30
+    known = next((row for row in GPU_MODELS if row[0] in words), None)
+    if known:
+        model, memory_gb = known[1], min(known[2], key=lambda gb: abs(gb - reported_gb))
+    else:
+        model = re.sub(r"[^a-z0-9]", "", words[0]) if words else "gpu"
+        stated = re.search(r"(\d+)\s*gb", name)
+        memory_gb = int(stated.group(1)) if stated else round(reported_gb)
+    return f"cuda-sm{major}{minor}-{model}-{form + '-' if form else ''}{memory_gb}gb"
+
 
 def cuda_profile(device_index: int = 0) -> str:
-    """`cuda-sm90-h100-80gb` (SXM), `cuda-sm90-h100-pcie-80gb`: compute capability, GPU
-    model, form factor and memory size."""
     props = torch.cuda.get_device_properties(device_index)
-    name = props.name.lower().replace("nvidia", "").strip()
-    words = [w for w in re.split(r"[\s\-_]+", name) if w]
-    model = re.sub(r"[^a-z0-9]", "", words[0]) if words else "gpu"
-    form = next((f for f in FORM_FACTORS if f in words), None)
-    stated = re.search(r"(\d+)\s*gb", name)
-    memory_gb = int(stated.group(1)) if stated else round(props.total_memory / 2**30)
-    return f"cuda-sm{props.major}{props.minor}-{model}-{form + '-' if form else ''}{memory_gb}gb"
+    return gpu_profile_name(props.name, props.major, props.minor, props.total_memory)
 
 
 def cpu_profile() -> str:
@@ -146,6 +171,36 @@ def fingerprint_differences(old: dict, new: dict, prefix: str = "",
         elif a != b and key not in ("platform",):
             lines.append(f"{prefix}{key}: {a} -> {b}")
     return lines
+
+
+# What every suite imports through the harness itself, beside its own packages
+# (the `stackqual_suite_packages` table in pyproject.toml).
+HARNESS_PACKAGES = ("torch", "numpy", "pytest", "pytest-benchmark", "pytest-timeout")
+PIP_CHECK_LINE = re.compile(r"^(?P<who>\S+) [^ ]+ (?:has requirement|requires) (?P<what>[A-Za-z0-9_.\-]+)")
+
+
+def _name(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def scope_environment(check: dict, packages) -> dict:
+    """`pip check`'s result judged for a run whose suites import `packages`: a conflict
+    involving one of them (or the harness's own) is "broken"; the rest are listed as
+    "unrelated", information only. A node's own image often carries conflicts among
+    packages no suite touches (PEP 440 metadata of a vendor's build, a tool's pins), and
+    those say nothing about the stack under test."""
+    if check.get("pip_check") != "broken":
+        return check
+    mine = {_name(p) for p in (*HARNESS_PACKAGES, *packages)}
+    related, unrelated = [], []
+    for line in check.get("problems", []):
+        found = PIP_CHECK_LINE.match(line)
+        names = {_name(found["who"]), _name(found["what"])} if found else set()
+        (related if names & mine or not found else unrelated).append(line)
+    judged = {"pip_check": "broken" if related else "unrelated", "problems": related}
+    if unrelated:
+        judged["unrelated"] = unrelated
+    return judged
 
 
 def environment_check() -> dict:

@@ -28,6 +28,7 @@ run report, stream, JUnit XML and log.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -36,11 +37,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import benchmarks, devices, health, plugin, policy
+from . import benchmarks, devices, health, plugin, policy, usage
 from .health import Health
 
 EXIT_MEANING = {0: "qualified", 1: "not qualified: a check failed",
@@ -49,7 +51,8 @@ FAILED = ("fail", "regressed")
 NOT_JUDGED = ("no-baseline", "inconclusive", "not-comparable")
 FIRST = ("hardware",)  # the machine's own rates before anything depends on them
 HELP = f"""exit codes: {'; '.join(f'{k} {v}' for k, v in EXIT_MEANING.items())}; 4 bad usage.
-Arguments after the options go to each suite's pytest (e.g. -m "not slow")."""
+Arguments after `--` go to each suite's pytest, e.g.
+  stackqual qualify --suite hardware -- -m "not slow"."""
 
 
 @dataclass
@@ -86,15 +89,37 @@ class SuiteRun:
 
 
 def discover(suites_dir: Path, only: list[str]) -> list[str]:
+    """The suites to run, the hardware first; a usage error names an unknown one."""
     names = sorted(p.name for p in suites_dir.iterdir()
                    if p.is_dir() and any(p.glob("test_*.py")))
     if only:
         unknown = sorted(set(only) - set(names))
         if unknown:
-            raise SystemExit(f"stackqual qualify: --suite {', '.join(unknown)}: no such suite in "
-                             f"{suites_dir} (there are: {', '.join(names)})")
+            raise UsageProblem(f"--suite {', '.join(unknown)}: no such suite in {suites_dir} "
+                               f"(there are: {', '.join(names)})")
         names = [n for n in names if n in only]
     return sorted(names, key=lambda n: (n not in FIRST, n))
+
+
+class UsageProblem(Exception):
+    """A usage error found after parsing: exit 4, one line, nothing run."""
+
+
+def pytest_usage_problem(suites_dir: Path, first: str, pytest_args: list[str]) -> str | None:
+    """Whether pytest itself refuses the arguments after `--` (an unknown option, a path that
+    does not exist): asked once, by collecting the first suite, before anything runs."""
+    if not pytest_args:
+        return None
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "--no-report", str(suites_dir / first), *pytest_args],
+        cwd=suites_dir.parent, capture_output=True, text=True,
+        env={**os.environ, plugin.ENV: "1"})
+    if done.returncode != 4:  # pytest's ExitCode.USAGE_ERROR
+        return None
+    said = [line.strip() for line in (done.stderr + "\n" + done.stdout).splitlines()
+            if "error:" in line.lower()]
+    return f"pytest refused the arguments after `--`: {said[-1] if said else 'exit 4'}"
 
 
 def read_events(path: Path) -> list:
@@ -138,26 +163,80 @@ def run_suite(name: str, index: int, total: int, suites_dir: Path, out: Path,
                                 env={**os.environ, plugin.ENV: "1",
                                      **(device.environ() if device else {})})
         last_shown = 0.0
-        while proc.poll() is None:
-            time.sleep(0.5)
-            now = time.monotonic()
-            if now - t0 > suite_timeout_s:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                run.broke = (f"the suite ran past its {suite_timeout_s:.0f} s limit "
-                             "(--suite-timeout) and was killed")
-                break
-            if tty or now - last_shown >= 30:
-                line = _progress(run, index, total, started, read_events(stream))
-                print(f"\r{line[:120]:<120}" if tty else line, end="" if tty else "\n",
-                      flush=True)
-                last_shown = now
+        try:
+            while proc.poll() is None:
+                time.sleep(0.5)
+                now = time.monotonic()
+                if now - t0 > suite_timeout_s:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                    run.broke = (f"the suite ran past its {suite_timeout_s:.0f} s limit "
+                                 "(--suite-timeout) and was killed")
+                    break
+                if tty or now - last_shown >= 30:
+                    line = _progress(run, index, total, started, read_events(stream))
+                    print(f"\r{line[:120]:<120}" if tty else line, end="" if tty else "\n",
+                          flush=True)
+                    last_shown = now
+        except Interrupted as e:  # the suite runs in its own session: stop it too
+            stop(proc)
+            run.returncode, run.seconds = proc.returncode, time.monotonic() - t0
+            run.events = read_events(stream)
+            run.broke = f"interrupted by {e.signal} while this suite ran (its processes stopped)"
+            e.run = run
+            raise
     if tty:
         print("\r" + " " * 120 + "\r", end="")
     run.returncode, run.seconds = proc.returncode, time.monotonic() - t0
     run.events = read_events(stream)
     run.broke = run.broke or _broke(run, log.read_text(errors="replace"))
     return run
+
+
+class Interrupted(Exception):
+    """SIGTERM, SIGINT or SIGHUP reached qualify (a scheduler's time limit, an eviction,
+    Ctrl-C): the run stops, its suite processes too, and the verdict says so."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signal = signal.Signals(signum).name
+        self.run: SuiteRun | None = None
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+STOP_GRACE_S = 5.0  # a suite's pytest ends at once on SIGTERM; SIGKILL after this
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """End a suite's process group: SIGTERM, then SIGKILL after the grace period."""
+    for sig, wait_s in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextlib.contextmanager
+def stopped_by_signals():
+    """While qualify runs, the stop signals raise Interrupted once (a second one while it
+    winds down is ignored: the verdict is being written)."""
+    said = []
+
+    def interrupt(signum, frame):
+        if not said:
+            said.append(signum)
+            raise Interrupted(signum)
+    before = {sig: signal.signal(sig, interrupt) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 TIMEOUT_BANNER = re.compile(r"\+{5,} Timeout \+{5,}")  # pytest-timeout's dump header
@@ -209,9 +288,16 @@ def judge(checks: list[health.Health], runs: list[SuiteRun]) -> tuple[int, list[
         for nodeid, t in run.tests.items():
             if t["outcome"] == "failed" and nodeid not in failed_by_check:
                 items.append(Item("failed", at + nodeid, t.get("reason", "")))
-        if run.returncode == 5 and len(items) == before:  # not already said why
+        skipped = [t.get("reason", "") for t in run.tests.values()
+                   if t["outcome"] == "skipped"]
+        if run.returncode == 5 and skipped and len(items) == before:  # not already said why
+            reasons = "; ".join(f"{n} x {why}" if n > 1 else why for why, n in
+                                Counter(skipped).most_common(3))
             items.append(Item("not judged", at + run.name,
-                              "nothing was judged: every test skipped"))
+                              f"nothing was judged: every test skipped ({reasons})"))
+    if runs and not any(run.tests for run in runs):
+        items.append(Item("not judged", "qualify", "no test was selected in any suite (the "
+                          "pytest arguments after `--` deselected them all)"))
     kinds = {i.kind for i in items}
     code = 1 if "failed" in kinds else 3 if "broke" in kinds else 2 if kinds else 0
     order = ("failed", "broke", "not judged")
@@ -223,7 +309,9 @@ def _no_baseline(check: dict) -> str:
             "trusted node with `stackqual qualify --record`")
 
 
-def meaning(code: int, record: bool = False) -> str:
+def meaning(code: int, record: bool = False, interrupted=None) -> str:
+    if interrupted:
+        return f"interrupted by {interrupted.signal}: not qualified, the run did not finish"
     if record and code == 0:
         return "this profile's baselines were recorded (not a qualification): review and commit"
     return EXIT_MEANING[code]
@@ -231,10 +319,11 @@ def meaning(code: int, record: bool = False) -> str:
 
 def summary(code: int, items: list[Item], checks: list[health.Health], runs: list[SuiteRun],
             profile_name: str, command: str, seconds: float, record: bool = False,
-            node: str = "", per_device: list | None = None, worst: dict | None = None) -> str:
+            node: str = "", per_device: list | None = None, worst: dict | None = None,
+            interrupted=None) -> str:
     title = (("BASELINES RECORDED" if record else "QUALIFIED") if code == 0 else
-             "NOT QUALIFIED")
-    lines = [f"# Node {title}: exit {code}, {meaning(code, record)}", "",
+             "INTERRUPTED" if interrupted else "NOT QUALIFIED")
+    lines = [f"# Node {title}: exit {code}, {meaning(code, record, interrupted)}", "",
              f"Node `{node}`, profile `{profile_name}`, {seconds / 60:.1f} min. Command: "
              f"`{command}`", ""]
     if worst and worst["exit"]:
@@ -272,12 +361,11 @@ def summary(code: int, items: list[Item], checks: list[health.Health], runs: lis
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="stackqual qualify", description=__doc__, epilog=HELP,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = usage.Parser(prog="stackqual qualify", description=__doc__, epilog=HELP)
     p.add_argument("--record", action="store_true",
                    help="record this profile's baselines (--update-baselines) on a trusted "
                         "node instead of judging it")
-    p.add_argument("--expect-gpus", type=int, metavar="N",
+    p.add_argument("--expect-gpus", type=usage.positive_int, metavar="N",
                    help="the number of GPUs this node must have")
     p.add_argument("--each-gpu", action="store_true",
                    help="qualify every visible GPU in turn, its suites in processes that see "
@@ -291,27 +379,48 @@ def parser() -> argparse.ArgumentParser:
                    help="the folder of suites (default: the checkout's suites/)")
     p.add_argument("--report-dir", default=None, metavar="PATH",
                    help="where the qualification folder goes (default: reports/)")
-    p.add_argument("--suite-timeout", type=float, default=policy.SUITE_TIMEOUT_S[0],
+    p.add_argument("--profile", metavar="NAME", type=_profile_name,
+                   help="the hardware profile to judge against (default: detected); passed "
+                        "to each suite's pytest")
+    p.add_argument("--baselines-dir", metavar="PATH",
+                   help="the baselines' root (default: the checkout's baselines/); passed "
+                        "to each suite's pytest")
+    p.add_argument("--suite-timeout", type=usage.seconds, default=policy.SUITE_TIMEOUT_S[0],
                    metavar="S", help="wall-clock limit of one suite's process "
                                      "(default: %(default)s)")
-    p.add_argument("--quiet-seconds", type=float, default=2.0, metavar="S",
+    p.add_argument("--quiet-seconds", type=usage.seconds, default=2.0, metavar="S",
                    help="how long the preflight watches other processes' load (default 2)")
     return p
 
 
-def main(argv: list[str], repo: Path) -> int:
-    args, pytest_args = parser().parse_known_args(argv)
-    suites_dir = Path(args.suites_dir).resolve() if args.suites_dir else repo / "suites"
-    if not suites_dir.is_dir():
-        print(f"stackqual qualify: {suites_dir} is not a folder of suites; run it from a "
-              "checkout installed with `pip install -e .`", file=sys.stderr)
-        return 4
-    names = discover(suites_dir, args.suite)
+def _profile_name(name: str) -> str:
     from . import profile
 
-    given = [b for a, b in zip(pytest_args, pytest_args[1:]) if a == "--profile"] + [
-        a.split("=", 1)[1] for a in pytest_args if a.startswith("--profile=")]
-    profile_name = given[-1] if given else profile.detect_profile()
+    try:
+        return profile.validate_profile_name(name)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def main(argv: list[str], repo: Path) -> int:
+    args, pytest_args = usage.parse(parser(), argv)
+    suites_dir = Path(args.suites_dir).resolve() if args.suites_dir else repo / "suites"
+    if not suites_dir.is_dir():
+        return usage.refuse("stackqual qualify", f"{suites_dir} is not a folder of suites; "
+                            "run it from a checkout (or give --suites-dir)")
+    try:
+        names = discover(suites_dir, args.suite)
+    except UsageProblem as e:
+        return usage.refuse("stackqual qualify", str(e))
+    refused = pytest_usage_problem(suites_dir, names[0], pytest_args) if names else None
+    if refused:
+        return usage.refuse("stackqual qualify", refused)
+    pytest_args = [*(["--profile", args.profile] if args.profile else []),
+                   *(["--baselines-dir", args.baselines_dir] if args.baselines_dir else []),
+                   *pytest_args]
+    from . import profile
+
+    profile_name = args.profile or profile.detect_profile()
     node = args.node or socket.gethostname()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     report_root = Path(args.report_dir).resolve() if args.report_dir else repo / "reports"
@@ -322,19 +431,39 @@ def main(argv: list[str], repo: Path) -> int:
     print(f"stackqual qualify: node {node}, profile {profile_name}, suites "
           f"{', '.join(names)}; writing {out}", flush=True)
 
-    checks = health.preflight(args.expect_gpus, args.quiet_seconds)
-    gpus = each_gpu(checks) if args.each_gpu else [None]
+    with stopped_by_signals():
+        try:
+            checks, gpus, runs = [], [None], []
+            _run(args, checks, gpus, runs, names, suites_dir, out, pytest_args, repo,
+                 profile_name, started)
+            interrupted = None
+        except Interrupted as e:
+            interrupted = e
+            runs += [e.run] if e.run else []
+            print(f"\nstackqual qualify: interrupted by {e.signal}; writing the verdict",
+                  flush=True)
+        return _verdict(args, checks, gpus, runs, out, profile_name, node, command, started,
+                        interrupted)
+
+
+def _run(args, checks: list, gpus: list, runs: list, names: list[str], suites_dir: Path,
+         out: Path, pytest_args: list[str], repo: Path, profile_name: str,
+         started: float) -> None:
+    """The health preflight, then each suite; fills `checks`, `gpus` and `runs` as it goes
+    (an interruption keeps what was done)."""
+    checks += health.preflight(args.expect_gpus, args.quiet_seconds)
+    if args.each_gpu:
+        gpus[:] = each_gpu(checks)
     (out / "health.json").write_text(json.dumps([h.as_dict() for h in checks], indent=2,
                                                 default=str) + "\n")
     for h in checks:
         if h.verdict in ("fail", "not-judged"):
             print(f"health: {h.name}: {h.verdict}: {h.reason}", flush=True)
-    runs = []
     if not any(h.verdict in ("fail", "not-judged") for h in checks):
         extra = ["--update-baselines"] if args.record else []
-        from .cli import baselines_dir
-
-        saved = baselines_dir(pytest_args) / profile_name / "benchmarks"
+        baselines_root = Path(args.baselines_dir).resolve() if args.baselines_dir else \
+            repo / "baselines"
+        saved = baselines_root / profile_name / "benchmarks"
         saved_before = benchmarks.saved_runs(saved)
         args_each = [*extra, *pytest_args]
         if args.each_gpu:  # per GPU all but the whole-node tests, which run once after
@@ -365,16 +494,29 @@ def main(argv: list[str], repo: Path) -> int:
         failed = any(h.verdict == "fail" for h in checks)
         print("the suites were not run: the node " + ("failed its health preflight" if failed
               else "could not be judged (above)"), flush=True)
+
+
+def _verdict(args, checks: list, gpus: list, runs: list, out: Path, profile_name: str,
+             node: str, command: str, started: float, interrupted: Interrupted | None) -> int:
+    """summary.md and verdict.json, and the exit code."""
+    from . import profile
+
     code, items = judge(checks, runs)
+    if interrupted:
+        items.insert(0, Item("broke", "qualify", f"interrupted by {interrupted.signal}: the "
+                             "run stopped before its end; what was measured is kept"))
+        code = 3
     per_device = [device_verdict(gpu, checks, runs) for gpu in gpus if gpu]
     worst = max(per_device, key=lambda d: (SEVERITY.index(d["exit"]), len(d["not_a_pass"])),
                 default=None)
     seconds = time.monotonic() - started
     text = summary(code, items, checks, runs, profile_name, command, seconds, args.record,
-                   node, per_device, worst)
-    (out / "summary.md").write_text(text)
+                   node, per_device, worst, interrupted)
+    # A message may carry what a framework printed, surrogates included: never lose the
+    # verdict to an encoding error.
+    (out / "summary.md").write_text(text, encoding="utf-8", errors="backslashreplace")
     (out / "verdict.json").write_text(json.dumps(
-        {"exit": code, "verdict": meaning(code, args.record), "node": node,
+        {"exit": code, "verdict": meaning(code, args.record, interrupted), "node": node,
          "profile": profile_name, "command": command, "seconds": round(seconds, 1),
          "fingerprint": profile.fingerprint(), "not_a_pass": [vars(i) for i in items],
          "devices": per_device, "worst_device": worst and worst["label"],
@@ -390,7 +532,7 @@ def main(argv: list[str], repo: Path) -> int:
     if worst and worst["exit"]:
         print(f"worst device: {worst['described']}: exit {worst['exit']}")
     print(f"summary: {out / 'summary.md'}")
-    print(f"stackqual qualify: exit {code}: {meaning(code, args.record).upper()}"
+    print(f"stackqual qualify: exit {code}: {meaning(code, args.record, interrupted).upper()}"
           f" ({seconds / 60:.1f} min)")
     return code
 

@@ -144,7 +144,8 @@ class RunReport:
         stem = name
         md_path = directory / f"{stem}.md"
         plotted = self.plotted_checks()
-        plot = plots.speed_plot(plotted, directory / f"{stem}-speed.png") if plotted else None
+        plot = plots.speed_plot(plotted, directory / f"{stem}-speed.png") if (
+            plotted and not plots.missing()) else None
         extra = [lines for lines in (sections(self.checks, directory, stem) if sections
                                      else []) if lines]
         md_path.write_text(self.markdown(data, plot, extra))
@@ -207,8 +208,8 @@ class RunReport:
                     f"{d['a']['noise']:.1%}, {d['b']['noise']:.1%} | {d['ratio']:.3f} "
                     f"[{d['low']:.3f}, {d['high']:.3f}] | {d['rounds']} | "
                     f"{_fmt(d.get('baseline'))} | {c.verdict} | {_detectable(d)} |")
-            if plot is not None:
-                lines += ["", f"![ratio per check, against the baseline]({plot.name})"]
+            lines += ["", f"![ratio per check, against the baseline]({plot.name})"
+                      if plot is not None else plots.MISSING]
 
         times = [c for c in self.checks if "samples_s" in c.details]
         if times:

@@ -36,11 +36,12 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from syrupy.assertion import SnapshotAssertion
-from syrupy.extensions.json import JSONSnapshotExtension
-from syrupy.location import PyTestLocation
 
 from . import incompatible
+
+# syrupy is imported where a snapshot is taken, not here: the agents suite's policy and the
+# self-tests import this module on nodes where syrupy is not installed (the agents suite
+# then skips, naming it: suites/agents/conftest.py).
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
@@ -113,6 +114,7 @@ def snapshot_folder(root: Path, framework: str, installed: str, updating: bool) 
 
 def extension_for(folder: Path):
     """A syrupy JSON extension whose snapshots live in `folder` (a framework version's)."""
+    from syrupy.extensions.json import JSONSnapshotExtension
 
     class VersionedJSONSnapshots(JSONSnapshotExtension):
         @classmethod
@@ -148,6 +150,9 @@ class Snapshots:
 
     def __init__(self, request, root: Path, framework: str, distribution: str,
                  kinds: dict[str, Kind], gate, kinds_source: str):
+        from syrupy.assertion import SnapshotAssertion
+        from syrupy.location import PyTestLocation
+
         config = request.config
         self.update = bool(config.option.update_snapshots)
         self.installed = f"{distribution} {metadata.version(distribution)}"

@@ -10,8 +10,8 @@ math vs flash): absolute times depend on the machine's mood, ratios much less.
   the thread count must not change, and a recompile is an error
   (`torch._dynamo.config.error_on_recompile`), because it would time the compiler.
 - The ratio is the median of the per-round ratios A/B, with a percentile-bootstrap
-  confidence interval over rounds (`scipy.stats.bootstrap`, fixed seed, so the verdict is
-  a function of the samples alone).
+  confidence interval over rounds (stackqual.intervals, scipy.stats.bootstrap's percentile
+  method without scipy; fixed seed, so the verdict is a function of the samples alone).
 - More rounds are taken while the verdict is "inconclusive", up to a round and time cap.
 - The machine's other load during the rounds is measured (/proc/stat: CPU time used by
   other processes or stolen by the hypervisor, as a share of all CPUs), so that a slowdown
@@ -31,9 +31,8 @@ from typing import Callable
 
 import numpy as np
 import torch
-from scipy.stats import bootstrap
 
-from . import plugin
+from . import intervals, plugin
 
 
 @dataclass(frozen=True)
@@ -142,9 +141,8 @@ def ratio_interval(a_times, b_times, confidence: float = 0.95, seed: int = 0):
     estimate = float(np.exp(np.median(logs)))
     if np.ptp(logs) == 0:  # identical ratios: the interval is the point
         return estimate, estimate, estimate
-    ci = bootstrap((logs,), np.median, confidence_level=confidence, n_resamples=2000,
-                   method="percentile", rng=np.random.default_rng(seed)).confidence_interval
-    return estimate, float(np.exp(ci.low)), float(np.exp(ci.high))
+    low, high = intervals.percentile_bootstrap(logs, np.median, confidence, seed=seed)
+    return estimate, float(np.exp(low)), float(np.exp(high))
 
 
 # glibc serves an allocation above its mmap threshold with fresh pages (page faults on every

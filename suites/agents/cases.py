@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
+
 from stackqual import incompatible
+
+SYRUPY_MISSING = ("syrupy not installed: the agents suite keeps each framework's artifacts "
+                  "as syrupy snapshots; `pip install -e '.[agents]'`")
 
 
 @dataclass(frozen=True)
@@ -23,8 +28,11 @@ class Framework:
 
     def api(self):
         """`with FRAMEWORK.api(): from <module> import ...`: the module skips when the
-        distribution is absent and fails as "API incompatible" (stackqual.incompatible)
-        when this release lacks what it imports; the other frameworks still run."""
+        distribution (or syrupy, which keeps every snapshot) is absent and fails as "API
+        incompatible" (stackqual.incompatible) when this release lacks what it imports; the
+        other frameworks still run."""
+        if incompatible.installed("syrupy") is None:
+            pytest.skip(SYRUPY_MISSING, allow_module_level=True)
         return incompatible.stack_api(self.distribution, self.not_installed)
 
 

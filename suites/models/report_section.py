@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stackqual import plots
+
 
 def scaling_checks(checks) -> list:
     """The records of test_scaling.py: cost against sequence length."""
@@ -23,6 +25,8 @@ def section(checks, directory: Path, stem: str) -> list[str] | None:
         lines.append(f"| {d.get('model', '')} | {d['variant']} | {d['path']} | "
                      f"{d['lengths']} | {c.measured['time']:.2f} | "
                      f"{c.measured['memory']:.2f} |")
+    if plots.missing():
+        return lines + ["", plots.missing()]
     plot = scaling_plot(scaling, directory / f"{stem}-scaling.png")
     return lines + ["", f"![throughput and memory against length]({plot.name})"]
 

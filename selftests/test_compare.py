@@ -127,6 +127,67 @@ def test_the_command_exits_1_on_a_block_0_on_none_and_4_on_bad_input(tmp_path):
     assert bad.returncode == 4 and "not a readable run report" in bad.stderr
 
 
+# -- a verdict never passes what it did not judge ----------------------------------------
+def test_a_candidate_that_fails_what_the_base_did_not_blocks_new_checks_and_tests_too():
+    """Defect: a check absent from the base was "new" whatever its verdict, and a failing
+    test the base did not have passed: a failing candidate passed `compare`."""
+    candidate = report(
+        checks=[("a#parity", "compile", 0.4, "pass", ""),
+                ("e#snapshot[messages]", "agents", "changed", "fail", "messages changed")],
+        tests={"suites/agents/test_new.py::test_new": {"outcome": "failed",
+                                                       "reason": "failed in call: boom"},
+               "suites/attention/test_hf.py::test_flex": {"outcome": "failed",
+                                                          "reason": "failed in call: x"}})
+    base = report(checks=[("a#parity", "compile", 0.4, "pass", "")],
+                  tests={"suites/attention/test_hf.py::test_flex": {"outcome": "skipped"}})
+    blocking = [(c.kind, c.what) for c in compare.compare(base, candidate).blocking]
+    assert blocking == [("regressed", "e#snapshot[messages]"),
+                        ("test failed", "suites/agents/test_new.py::test_new"),
+                        ("test failed", "suites/attention/test_hf.py::test_flex")], blocking
+
+
+@pytest.mark.parametrize("candidate,why", [
+    (report(), "no test and no check"),
+    (report(checks=[("a#parity", "compile", 0.4, "recorded", "")],
+            tests={"suites/compile/t.py::a": {"outcome": "passed"}}), "recorded"),
+    (report(checks=[("a#speedup", "compile", 2.0, "no-baseline", "")],
+            tests={"suites/compile/t.py::a": {"outcome": "skipped"}}), "no-baseline"),
+])
+def test_a_candidate_that_judged_nothing_is_not_judged_exit_2(tmp_path, candidate, why):
+    base, cand = tmp_path / "base.json", tmp_path / "cand.json"
+    base.write_text(json.dumps(BASE))
+    cand.write_text(json.dumps(candidate))
+    done = subprocess.run([sys.executable, "-m", "stackqual", "compare", str(base), str(cand),
+                           "--markdown", str(tmp_path / "c.md")],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "judged nothing" in done.stdout and why in done.stdout
+    assert "judged nothing" in (tmp_path / "c.md").read_text()
+
+
+def test_the_newest_report_of_a_folder_is_the_one_that_started_last(tmp_path):
+    """Defect: a name sort chose `...Z.json` over a newer `...Z-2.json`, `-2` over `-10`,
+    and one profile's reports over another's whatever their times."""
+    def write(name, started, marker):
+        (tmp_path / name).write_text(json.dumps(report(started=started, marker=marker)))
+    write("stackqual-cpu-test-20261128T000000Z.json", "2026-11-28T00:00:00+00:00", "first")
+    write("stackqual-cpu-test-20261128T000000Z-2.json", "2026-11-28T00:00:00+00:00", "second")
+    write("stackqual-cpu-test-20261128T000000Z-10.json", "2026-11-28T00:00:00+00:00", "tenth")
+    write("stackqual-aaa-20261127T000000Z.json", "2026-11-27T00:00:00+00:00", "older")
+    assert compare.load(tmp_path)[1]["marker"] == "tenth"
+
+
+def test_an_ab_result_of_other_stacks_is_refused():
+    ab = {"kind": "ab", "profile": "cpu-test", "cases": [], "fingerprints": {
+        "base": {"packages": {"transformers": "5.23.0"}},
+        "candidate": {"packages": {"transformers": "5.22.0"}}}}
+    result = compare.compare(BASE, CANDIDATE)
+    with pytest.raises(compare.CompareError, match="the ab result's candidate is not"):
+        compare.add_ab(result, ab, BASE, CANDIDATE)
+    ab["fingerprints"]["candidate"]["packages"]["transformers"] = "5.24.0"
+    compare.add_ab(result, ab, BASE, CANDIDATE)  # the same two stacks: accepted
+
+
 PARITY = ("suites/compile/test_parity.py::test_compiled_matches_eager_against_fp64"
           "[mlp-inductor-default-fp32-cpu-inference]")
 GRAPH_BREAKS = "suites/compile/test_dynamo.py::test_graph_breaks_do_not_grow[mlp-cpu-inference]"

@@ -208,3 +208,24 @@ def test_a_first_run_killed_midway_keeps_the_baselines_of_every_check_that_passe
         case = nodeid.split("::", 1)[1]
         assert any(key.startswith(f"test_dispatch.py::{case}#") for key in keys), (case, keys)
 
+
+
+@pytest.mark.parametrize("installed,refused", [
+    ({"torch": "2.10.1", "transformers": "5.24.0"}, ["torch 2.10.1"]),
+    ({"torch": "2.11.0+cu130", "transformers": "5.16.1"}, ["transformers 5.16.1"]),
+    ({"torch": "2.11.0a0+git1234", "transformers": "5.17.0"}, []),  # a vendor's build
+    ({"torch": "2.13.0+cpu"}, []),  # transformers not installed: the suites skip
+])
+def test_a_stack_below_the_supported_floor_is_a_usage_error(monkeypatch, installed, refused):
+    from importlib import metadata
+
+    from stackqual import supported
+
+    def version(name):
+        if name not in installed:
+            raise metadata.PackageNotFoundError(name)
+        return installed[name]
+    monkeypatch.setattr(metadata, "version", version)
+    lines = supported.below_floor()
+    assert [" ".join(line.split()[:2]) for line in lines] == refused
+    assert all("older than the oldest the suites support" in line for line in lines)

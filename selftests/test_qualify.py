@@ -28,6 +28,11 @@ def test_wrong(gate):
     gate.require("answer", False, measured=41, expected=42, source="the question",
                  message="answer = 41, expected 42 (the question)")
 """,
+    "surrogate": """
+def test_says_what_a_framework_printed(gate):
+    gate.require("answer", False, measured=41, expected=42, source="the question",
+                 message="the framework printed a byte as \\udcff")
+""",
     "unjudged": """
 def test_breaks(gate):
     gate.at_most_baseline("graph_breaks", 0)
@@ -426,3 +431,23 @@ def test_devices_follow_the_outer_visible_list_and_carry_uuid_and_serial(monkeyp
 def test_gpu_health_names_each_board():
     found = verdicts(StandInNVML(count=2), expect_gpus=2)
     assert found["gpu1 uuid"].value == "GPU-1" and found["gpu1 serial"].value == "1650000001"
+
+
+def test_two_runs_of_one_node_in_the_same_second_get_their_own_folders(tmp_path):
+    """Defect: two `qualify --node X` runs that started in the same second shared one
+    folder, and one verdict overwrote the other."""
+    from stackqual import qualify as qualifying
+
+    path = tmp_path / "qualify-cpu-test-node-20261202T000000Z"
+    first, second = qualifying.new_folder(path), qualifying.new_folder(path)
+    assert (first, second) == (path, path.with_name(path.name + "-2"))
+
+
+def test_a_message_with_a_lone_surrogate_still_gets_its_verdict(project):
+    """Defect: a surrogate in a failure message crashed the summary write: a 0-byte
+    summary.md and no verdict.json (and the same in the run report's Markdown)."""
+    done, folder, verdict = qualify(project, "--suite", "surrogate")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "\\udcff" in (folder / "summary.md").read_text()
+    [markdown] = (folder / "surrogate").glob("stackqual-*.md")
+    assert "\\udcff" in markdown.read_text()

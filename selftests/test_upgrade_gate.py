@@ -233,3 +233,19 @@ def test_accept_records_the_reviewed_stack_and_appends_why_to_the_changelog(tmp_
     installed = metadata.version("haystack-ai")
     assert f"packages.haystack-ai: 3.3.0 -> {installed}" in changelog, changelog
     assert "Why accepted: BM25 scores reviewed" in changelog
+
+
+def test_concurrent_accepts_each_append_their_changelog_entry(tmp_path):
+    """Defect: eight concurrent `accept` runs lost three entries while each said
+    "appended" (read, replace, no lock). Eight real processes append at once."""
+    from selftests.support import REPO, unguarded_environ
+
+    changelog = tmp_path / "baselines" / "CHANGELOG.md"
+    code = ("import sys; from pathlib import Path; from stackqual import cli; "
+            "cli.append_changelog(Path(sys.argv[1]), f'\\n## entry {sys.argv[2]}\\n')")
+    writers = [subprocess.Popen([sys.executable, "-c", code, str(changelog), str(n)], cwd=REPO,
+                                env=unguarded_environ()) for n in range(8)]
+    assert [w.wait(timeout=120) for w in writers] == [0] * 8
+    text = changelog.read_text()
+    assert sorted(line for line in text.splitlines() if line.startswith("## entry")) == [
+        f"## entry {n}" for n in range(8)], text

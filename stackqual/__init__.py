@@ -29,8 +29,23 @@ The harness (this package) is a pytest plugin, one concern per module:
              included (netguard_child/ carries it into child processes)
 - snapshots  normalisation of what the agents suite snapshots
 - compare    what an upgrade changes, from two run reports
-- cli        the `stackqual` command (qualify, profile, fetch-assets, compare)
-- plugin     the pytest hooks that wire the above together
+- cpu_peak   the CPU's own peak FLOP/s, derived from its ISA, cores and clock
+- incompatible  the "API incompatible" and "harness incompatible" verdicts
+- intervals  the bootstrap and exact binomial intervals, without scipy
+- supported  the oldest torch and transformers the suites support, checked at start
+- usage      the commands' argument convention: usage errors exit 4, `--` before pytest's
+- health     the node's health preflight (NVML on GPUs, a quiet machine on CPU)
+- devices    the GPUs `qualify --each-gpu` qualifies one by one
+- qualify    `stackqual qualify`: the node's verdict, each suite in its own process
+- first_run  the one-screen table of scripts/first-gpu-run.sh
+- ab         `stackqual ab`: two stacks timed against each other in alternating processes
+- figures    the timed figures ab and fleet compare
+- fleet      `stackqual fleet`: many nodes merged, outliers named
+- families   the package families of the per-family candidate environments
+- cli        the `stackqual` command (qualify, ab, fleet, profile, fetch-assets, compare,
+             accept); `python3 -m stackqual` from a checkout
+- plugin     the entry point: options, and whether to act at all (active does the work)
+- active     the pytest hooks that wire the above together in a run
 """
 
 __version__ = "0.1.0"

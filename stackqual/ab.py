@@ -227,7 +227,8 @@ def main(argv: list[str], repo: Path) -> int:
                             "needs two pairs)")
     pytest_args = pytest_args or ["suites"]
     profile_name = profile.detect_profile()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    now = datetime.now(timezone.utc)
+    stamp, started_at = now.strftime("%Y%m%dT%H%M%SZ"), now.isoformat(timespec="seconds")
     root = Path(args.report_dir).resolve() if args.report_dir else repo / "reports"
     out = root / f"ab-{profile_name}-{stamp}"
     out.mkdir(parents=True)
@@ -252,6 +253,7 @@ def main(argv: list[str], repo: Path) -> int:
         code = 4
     result = {
         "kind": "ab", "profile": profile_name, "exit": code, "verdict": EXIT_MEANING[code],
+        "started": started_at,
         "base": args.base, "candidate": args.candidate, "rounds": args.rounds,
         "pytest_args": pytest_args, "seconds": round(time.monotonic() - started, 1),
         "stack": profile.fingerprint_differences(_stack(reports["base"]),
@@ -276,14 +278,18 @@ def load(path: Path) -> dict:
     """An ab result (ab.json), or the newest one in a folder of ab runs."""
     path = Path(path)
     if path.is_dir():
-        found = sorted(path.glob("ab.json")) or sorted(path.glob("ab-*/ab.json"))
+        found = list(path.glob("ab.json")) or list(path.glob("ab-*/ab.json"))
         if not found:
             raise ValueError(f"{path}: no ab.json here nor in an ab-* folder")
-        path = found[-1]
+        # The newest by the start written in it (the file's time where an older ab wrote
+        # none), not by name: names sort profiles before times.
+        return max((load(p) for p in found), key=lambda d: d["started"])
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: not a readable ab result ({e})") from None
     if not isinstance(data, dict) or data.get("kind") != "ab" or "cases" not in data:
         raise ValueError(f"{path}: not a stackqual ab result (no kind 'ab' with cases)")
+    data.setdefault("started", datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+                    .isoformat(timespec="seconds"))
     return data

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from . import assets, benchmarks, calibration, capabilities, netguard, policy, profile, timing
+from . import (assets, benchmarks, calibration, capabilities, netguard, policy, profile,
+               supported, timing)
 from .baselines import BaselineError, BaselineStore, NotWritten, write_problem
 from .gate import Gate, shown
 from .perf import RECORD_COMMAND, PerfGate, PerfOptions
@@ -313,7 +314,11 @@ def pytest_configure(config):
     if hasattr(config, "workerinput"):  # pragma: no cover - xdist workers
         raise pytest.UsageError("stackqual does not run under pytest-xdist: timings and "
                                 "baseline writes need one process")
+    old = supported.below_floor()
+    if old:
+        raise pytest.UsageError("; ".join(old))
     rootdir = Path(config.rootpath)
+    remember_stop_signals()
     guard_on(config, config.getoption("online"))
     assets.configure(config.getoption("asset"), online=config.getoption("online"))
 
@@ -451,6 +456,38 @@ def pytest_itemcollected(item):
 
 def pytest_collection_finish(session):
     assets.check_given()
+    keep_stop_signals()
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    keep_stop_signals()
+
+
+# The stop signals a scheduler sends (a time limit, an eviction) and Ctrl-C.
+STOP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP")
+_handlers: dict = {}  # name -> the handler the run started with
+
+
+def keep_stop_signals() -> None:
+    """A framework may replace the process's stop-signal handlers when it is imported
+    (CrewAI's telemetry does: SIGTERM then raised SystemExit(0) in the main thread, and a
+    run of the self-tests ignored it). The handlers the run started with are put back after
+    collection and after each test, so a terminated run ends promptly, non-zero."""
+    import signal
+
+    for name, handler in _handlers.items():
+        sig = getattr(signal, name)
+        if signal.getsignal(sig) is not handler:
+            signal.signal(sig, handler)
+
+
+def remember_stop_signals() -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        _handlers.update({name: signal.getsignal(getattr(signal, name))
+                          for name in STOP_SIGNALS if hasattr(signal, name)})
 
 
 def pytest_runtest_setup(item):

@@ -15,7 +15,8 @@ land in one folder and get compared. Here:
   the command that records a run;
 - saving into the baselines folder is a baseline write, so it needs --update-baselines,
   which also saves the run (`NNNN_baseline.json`) when a benchmark ran, so that
-  --benchmark-compare has one;
+  --benchmark-compare has one; only the timings of tests that passed are saved (one
+  refused as measured on a busy machine is not);
 - a run that neither saves nor compares never touches (or creates) that folder.
 
 The samples themselves are measured by stackqual.timing (interleaved A/B) and handed to
@@ -41,6 +42,11 @@ class BenchmarkGlue:
         self.fingerprint = fingerprint
         self.save_to = save_to  # --update-baselines: where the run is saved, if any ran
         self.nothing_saved = nothing_saved  # why --benchmark-compare has nothing to compare
+        self.failed: set[str] = set()  # nodeids that failed: their timings are not saved
+
+    def pytest_runtest_logreport(self, report):
+        if report.failed:
+            self.failed.add(report.nodeid)
 
     def pytest_report_header(self, config):
         if self.nothing_saved:
@@ -64,6 +70,10 @@ class BenchmarkGlue:
         --update-baselines, the run is saved into the profile's folder when a benchmark
         ran (and the folder is created only then)."""
         bench = getattr(session.config, "_benchmarksession", None)
+        if self.save_to is not None and bench is not None:
+            # A timing whose test failed (refused as measured on a busy machine, say) is no
+            # baseline: it is not saved either.
+            bench.benchmarks = [b for b in bench.benchmarks if b.fullname not in self.failed]
         if self.save_to is not None and bench is not None and any(bench.benchmarks):
             from pytest_benchmark.utils import load_storage
 

@@ -89,15 +89,15 @@ def fetch_assets(pin: bool, dry_run: bool) -> int:
 
 
 def compared(base: str, candidate: str, command: str):
-    """(the comparison of two run reports, the candidate's data), or None when they
-    cannot be compared (said on stderr)."""
+    """(the comparison of two run reports, the base's data, the candidate's data), or None
+    when they cannot be compared (said on stderr)."""
     from . import compare
 
     try:
         (base_path, base_data), (cand_path, cand_data) = (compare.load(Path(base)),
                                                           compare.load(Path(candidate)))
         return (compare.compare(base_data, cand_data, base_path.name, cand_path.name),
-                cand_data)
+                base_data, cand_data)
     except compare.CompareError as e:
         print(f"stackqual {command}: {e}", file=sys.stderr)
         return None
@@ -110,13 +110,22 @@ def compare_reports(base: str, candidate: str, json_path: str | None,
     found = compared(base, candidate, "compare")
     if found is None:
         return 4
-    result = found[0]
+    result, base_data, cand_data = found
     if ab_path:
         try:
-            compare.add_ab(result, ab.load(Path(ab_path)))
+            compare.add_ab(result, ab.load(Path(ab_path)), base_data, cand_data)
         except (ValueError, compare.CompareError) as e:
             print(f"stackqual compare: --ab {e}", file=sys.stderr)
             return 4
+    nothing = compare.judged_nothing(cand_data)
+    if nothing and not result.blocking:
+        text = (f"# stackqual compare: not judged\n\nThe candidate `{result.candidate}` judged "
+                f"nothing: {nothing}. Run the suites on the candidate against this profile's "
+                "baselines, then compare again (exit 2).\n")
+        print(text, end="")
+        if markdown_path:
+            Path(markdown_path).write_text(text)
+        return 2
     text = compare.markdown(result)
     print(text, end="")
     if markdown_path:
@@ -138,7 +147,7 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
     found = compared(base, candidate, "accept")
     if found is None:
         return 4
-    result, cand_data = found
+    result, _, cand_data = found
     if not reason.strip():
         print("stackqual accept: --reason is required: say why these changes are accepted",
               file=sys.stderr)
@@ -157,15 +166,23 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
               "the CHANGELOG (what it did write is listed above)", file=sys.stderr)
         return code
     changelog = baselines_dir(pytest_args) / "CHANGELOG.md"
-    before = changelog.read_text() if changelog.is_file() else (
-        "# Baselines changelog\n\nEach upgrade accepted with `stackqual accept`: what the "
-        "comparison listed, and why it was accepted.\n")
-    changelog.parent.mkdir(parents=True, exist_ok=True)
-    staged = changelog.with_name(f".{changelog.name}.{os.getpid()}")
-    staged.write_text(before + changelog_entry(result, reason, here))
-    os.replace(staged, changelog)  # whole or not at all
+    append_changelog(changelog, changelog_entry(result, reason, here))
     print(f"stackqual accept: recorded; {shown(changelog)} appended")
     return 0
+
+
+def append_changelog(changelog: Path, entry: str) -> None:
+    """Append `entry` whole, under the baselines folder's lock: a concurrent accept appends
+    after this one, never over it."""
+    from .baselines import locked
+
+    with locked(changelog.parent):
+        before = changelog.read_text() if changelog.is_file() else (
+            "# Baselines changelog\n\nEach upgrade accepted with `stackqual accept`: what "
+            "the comparison listed, and why it was accepted.\n")
+        staged = changelog.with_name(f".{changelog.name}.{os.getpid()}")
+        staged.write_text(before + entry)
+        os.replace(staged, changelog)  # whole or not at all
 
 
 def baselines_dir(pytest_args: list[str]) -> Path:
@@ -212,6 +229,9 @@ OWN_PARSERS = ("qualify", "ab", "fleet")
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    for stream in (sys.stdout, sys.stderr):  # what a framework printed may not be UTF-8
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     if argv and argv[0] in OWN_PARSERS:
         return delegate(argv[0], argv[1:])
     parser = usage.Parser(prog="stackqual", description=__doc__)

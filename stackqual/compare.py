@@ -27,8 +27,11 @@ inconclusive is "changed" (not judged).
 A changed snapshot carries the complete unified diff of its file, printed in full after
 its suite's table.
 
-Exit status: 1 when anything blocks, 0 otherwise; two reports of different profiles are
-refused (timings and baselines are only compared within one profile).
+Exit status: 1 when anything blocks (a failed test or check the base did not fail counts,
+a new one included); 2 when the candidate judged nothing (an empty run, a recording run,
+a profile without baselines: nothing to pass); 0 otherwise; 4 for reports that cannot be
+compared: unreadable, of different profiles (timings and baselines are only compared
+within one profile), or an ab result of other stacks.
 """
 
 from __future__ import annotations
@@ -79,20 +82,52 @@ class Comparison:
 
 
 def load(path: Path) -> tuple[Path, dict]:
-    """A run report, or the newest one in a folder."""
+    """A run report, or the newest one in a folder: the one that started last by the time
+    written in it (a name sort put `...Z-2.json` before `...Z.json`, `-10` before `-2`, and
+    one profile's reports before another's whatever their times)."""
     path = Path(path)
     if path.is_dir():
-        reports = sorted(path.glob("stackqual-*.json"))
+        reports = [_read(p) for p in path.glob("stackqual-*.json")]
         if not reports:
             raise CompareError(f"{path}: no stackqual-*.json run report in this folder")
-        path = reports[-1]
+        return max(reports, key=lambda found: (str(found[1].get("started", "")),
+                                               _same_second_index(found[0])))
+    return _read(path)
+
+
+def _same_second_index(path: Path) -> int:
+    """`...Z-3.json` -> 3: the order of reports that started in the same second."""
+    tail = path.stem.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 1
+
+
+def _read(path: Path) -> tuple[Path, dict]:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
+        data = json.loads(path.read_text(encoding="utf-8", errors="strict"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CompareError(f"{path}: not a readable run report ({e})") from None
-    if not isinstance(data, dict) or not {"profile", "checks", "tests"} <= set(data):
+    if not isinstance(data, dict) or not {"profile", "checks", "tests"} <= set(data) or \
+            not isinstance(data["checks"], list) or not isinstance(data["tests"], dict):
         raise CompareError(f"{path}: not a stackqual run report (no profile, checks, tests)")
     return path, data
+
+
+# Verdicts that judged something: a report with none of them judged nothing.
+NOT_A_JUDGEMENT = ("recorded", "no-baseline", "info", "inconclusive", "not-comparable")
+
+
+def judged_nothing(report: dict) -> str | None:
+    """Why a run report judged nothing (an empty run, an --update-baselines run, a profile
+    without baselines), or None."""
+    verdicts = [c.get("verdict") for c in report["checks"]]
+    if not report["tests"] and not verdicts:
+        return "it holds no test and no check"
+    if not any(v not in NOT_A_JUDGEMENT for v in verdicts) and not any(
+            t.get("outcome") == "failed" for t in report["tests"].values()):
+        kinds = ", ".join(sorted(set(verdicts))) or "no check"
+        return (f"none of its {len(verdicts)} checks was judged ({kinds}): a recording run, "
+                "or a profile without baselines")
+    return None
 
 
 def _suite(nodeid: str) -> str:
@@ -141,6 +176,9 @@ def compare(base: dict, candidate: dict, base_name: str = "base",
 def _check_change(b: dict | None, c: dict | None, cid: str) -> Change | None:
     any_side = c or b
     suite = any_side["suite"]
+    if b is None and c["verdict"] in FAILING:  # new, and failing: not the base's failure
+        return Change("regressed", suite, cid, None, c["measured"],
+                      c["message"] or f"new on the candidate, and {c['verdict']}", _diff(c))
     if b is None:
         return Change("new", suite, cid, None, c["measured"], c["verdict"], _diff(c))
     if c is None:
@@ -164,11 +202,23 @@ def _check_change(b: dict | None, c: dict | None, cid: str) -> Change | None:
     return None
 
 
-def add_ab(result: Comparison, ab: dict) -> None:
-    """The figures of a `stackqual ab` result of the same profile, as changes."""
+def add_ab(result: Comparison, ab: dict, base: dict | None = None,
+           candidate: dict | None = None) -> None:
+    """The figures of a `stackqual ab` result of the same profile and the same two stacks
+    (the packages of the two reports' fingerprints), as changes."""
     if ab.get("profile") != result.profile:
         raise CompareError(f"the ab result is of profile {ab.get('profile')!r}, the reports "
                            f"of {result.profile!r}")
+    for side, report in (("base", base), ("candidate", candidate)):
+        if report is None:
+            continue
+        timed = (ab.get("fingerprints") or {}).get(side, {}).get("packages")
+        moved = profile.fingerprint_differences(timed or {}, report.get(
+            "fingerprint", {}).get("packages", {}))
+        if timed is None or moved:
+            raise CompareError(f"the ab result's {side} is not the {side} report's stack ("
+                               + ("; ".join(moved) if timed is not None else
+                                  "it names no stack") + "): time these two stacks")
     kinds = {"regressed": "regressed", "improved": "improved", "inconclusive": "changed"}
     for case in ab["cases"]:
         kind = kinds.get(case["verdict"])
@@ -211,13 +261,13 @@ def _test_changes(old: dict, new: dict, failed_by_check: set) -> list[Change]:
     for nodeid in sorted(set(old) | set(new)):
         b, c = old.get(nodeid), new.get(nodeid)
         suite = _suite(nodeid)
-        if c is not None and c["outcome"] == "failed" and (b is None or b["outcome"] == "passed"):
-            reason = c.get("reason", "")
-            if b is not None or "::" not in nodeid:  # a test that passed, or a module
-                if nodeid not in failed_by_check:
-                    changes.append(Change(_failure_kind(reason), suite, nodeid,
-                                          b and b["outcome"], "failed", reason))
-                continue
+        if c is not None and c["outcome"] == "failed" and (b is None or b["outcome"] != "failed"):
+            # a failure the base did not have: a test that passed or skipped there, a new
+            # test, or a module
+            if nodeid not in failed_by_check:
+                changes.append(Change(_failure_kind(c.get("reason", "")), suite, nodeid,
+                                      b and b["outcome"], "failed", c.get("reason", "")))
+            continue
         if b is None or c is None:
             if b is None and c["outcome"] != "skipped":
                 changes.append(Change("new", suite, nodeid, None, c["outcome"]))

@@ -424,8 +424,11 @@ def main(argv: list[str], repo: Path) -> int:
     node = args.node or socket.gethostname()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     report_root = Path(args.report_dir).resolve() if args.report_dir else repo / "reports"
-    out = report_root / f"qualify-{profile_name}-{_safe(node)}-{stamp}"
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out = new_folder(report_root / f"qualify-{profile_name}-{_safe(node)}-{stamp}")
+    except OSError as e:
+        return usage.refuse("stackqual qualify", f"--report-dir {report_root}: the "
+                            f"qualification folder cannot be created ({e})")
     started = time.monotonic()
     command = " ".join(["stackqual", "qualify", *argv])
     print(f"stackqual qualify: node {node}, profile {profile_name}, suites "
@@ -540,6 +543,20 @@ def _verdict(args, checks: list, gpus: list, runs: list, out: Path, profile_name
 # The order in which a device's verdict is worse than another's: a failed check, a broken
 # run, something not judged, qualified.
 SEVERITY = (0, 2, 3, 1)
+
+
+def new_folder(path: Path) -> Path:
+    """`path`, created now and by this run alone: two runs of one node that start in the
+    same second get `path`, `path-2`, ... (never one folder, one verdict over the other)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        folder = path if n == 1 else path.with_name(f"{path.name}-{n}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path}: 999 folders of that name already exist")
 
 
 def _safe(name: str) -> str:

@@ -148,7 +148,10 @@ class RunReport:
             plotted and not plots.missing()) else None
         extra = [lines for lines in (sections(self.checks, directory, stem) if sections
                                      else []) if lines]
-        md_path.write_text(self.markdown(data, plot, extra))
+        # A message can carry what a framework printed, lone surrogates included: the
+        # summary is written whatever it holds.
+        md_path.write_text(self.markdown(data, plot, extra), encoding="utf-8",
+                           errors="backslashreplace")
         return json_path, md_path
 
     def timed_checks(self) -> list[CheckRecord]:

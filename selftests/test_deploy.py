@@ -64,6 +64,7 @@ def test_submit_pins_one_job_to_each_node_then_merges_the_fleet_after_them(stand
         assert "-p h100" in call and call.endswith("qualify-node.sbatch")
     assert "--dependency=afterany:1002:1003:1004" in sbatch[-1]
     assert "fleet '/shared/q' --out '/shared/q/fleet'" in sbatch[-1]
+    assert "--expect-nodes 'gpu001,gpu002,gpu003'" in sbatch[-1]  # each one accounted for
 
 
 def test_submit_without_arguments_is_bad_usage(standins):

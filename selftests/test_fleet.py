@@ -18,10 +18,10 @@ COPY = "test_peak.py::test_hardware_reaches_its_baseline_share_of_peak[copy-cpu]
 
 
 def write_node(root, name, figures: dict, exit=0, profile="cpu-test", torch="2.13.0",
-               devices=(), not_a_pass=(), kind="cpu"):
+               devices=(), not_a_pass=(), kind="cpu", host=None, stamp="20261202T000000Z"):
     """A qualify folder as `stackqual qualify` writes it: verdict.json and, per suite (and
     per device), the stream of its checks."""
-    folder = root / f"qualify-{profile}-{name}"
+    folder = root / f"qualify-{profile}-{name}-{stamp}"
     suites = {}
     for device in devices or [""]:
         where = f"{device}/hardware" if device else "hardware"
@@ -37,7 +37,7 @@ def write_node(root, name, figures: dict, exit=0, profile="cpu-test", torch="2.1
     (folder / "verdict.json").write_text(json.dumps({
         "exit": exit, "verdict": "qualified" if exit == 0 else "not qualified", "node": name,
         "profile": profile, "fingerprint": {"torch": torch, "python": "3.11.7"},
-        "not_a_pass": list(not_a_pass), "suites": suites,
+        "not_a_pass": list(not_a_pass), "suites": suites, "host": host or name,
         "worst_device": None}))
     return folder
 
@@ -121,6 +121,85 @@ def test_a_node_not_qualified_is_named_with_what_it_said(tmp_path, capsys):
     assert "- **n-sick**: exit 1" in text and "health: gpu3 row remapping" in text
     assert json.loads((out / "fleet.json").read_text())["groups"][0]["failing"] == ["n-sick"]
     assert list(out.glob("fleet-0-*.png")), "a plot per hardware figure"
+
+
+# -- every node accounted for ------------------------------------------------------------
+def run_fleet(tmp_path, *args) -> tuple[int, str, dict]:
+    out = tmp_path / "fleet-out"
+    code = fleet.main([str(tmp_path / "reports"), "--out", str(out), *args], REPO)
+    return code, (out / "fleet.md").read_text(), json.loads((out / "fleet.json").read_text())
+
+
+def three_good(root):
+    for i in range(3):
+        write_node(root, f"n{i}", {GEMM: 100.0 + i})
+
+
+def test_a_killed_node_is_named_and_the_others_still_merged(tmp_path):
+    """Defect: a node without verdict.json (killed, its stream cut mid-line) was skipped,
+    and the fleet read "every node qualified"."""
+    reports = tmp_path / "reports"
+    three_good(reports)
+    killed = reports / "qualify-cpu-test-n-killed-20261202T000000Z" / "hardware"
+    killed.mkdir(parents=True)
+    (killed / "stream.jsonl").write_text('{"event": "check", "check_id": "x", "verd')
+    code, text, data = run_fleet(tmp_path)
+    assert code == 1, text
+    assert "no verdict.json: the node's run was killed" in text
+    assert data["unreadable"][0]["folder"].endswith("n-killed-20261202T000000Z")
+    assert len(data["groups"][0]["nodes"]) == 3
+
+
+@pytest.mark.parametrize("damage,why", [
+    (lambda f: (f / "verdict.json").write_text(""), "verdict.json is not readable"),
+    (lambda f: (f / "verdict.json").write_bytes(b"\xff\xfe{"), "verdict.json is not readable"),
+    (lambda f: (f / "hardware" / "stream.jsonl").write_text(
+        (f / "hardware" / "stream.jsonl").read_text().replace("100.0", "NaN")),
+     "not a finite number"),
+    (lambda f: (f / "hardware" / "stream.jsonl").write_bytes(
+        b"\xff\n" + (f / "hardware" / "stream.jsonl").read_bytes()), "damaged at line 1"),
+])
+def test_one_bad_node_is_named_and_never_breaks_the_fleet(tmp_path, damage, why):
+    """Defect: a NaN rate, a non-UTF-8 stream or an empty verdict.json ended `fleet` with
+    a traceback and no fleet.md."""
+    reports = tmp_path / "reports"
+    three_good(reports)
+    damage(write_node(reports, "n-bad", {GEMM: 100.0}))
+    code, text, _ = run_fleet(tmp_path)
+    assert code == 1 and "n-bad" in text, text
+    assert why in text, text
+
+
+def test_a_retried_node_counts_once_and_one_name_on_two_hosts_is_named(tmp_path):
+    """Defect: a retried node kept its stale exit-3 folder beside the new one, and two
+    machines with one name overwrote each other's figures (a slow one was hidden)."""
+    reports = tmp_path / "reports"
+    three_good(reports)
+    write_node(reports, "n0", {GEMM: 100.0}, exit=3, stamp="20261201T000000Z")  # the retry's
+    code, text, data = run_fleet(tmp_path)
+    assert code == 0, text
+    assert len(data["superseded"]) == 1 and "20261201T000000Z" in data["superseded"][0]
+    write_node(reports, "n1", {GEMM: 50.0}, host="other-host", stamp="20261203T000000Z")
+    code, text, data = run_fleet(tmp_path)
+    assert code == 1 and "One node name on several hosts" in text, text
+    assert data["shared_names"][0]["name"] == "n1"
+
+
+def test_fewer_units_than_can_be_judged_is_not_judged_exit_2(tmp_path):
+    """Defect: two nodes, one at half speed, read "every node qualified, no outlier"."""
+    write_node(tmp_path / "reports", "n0", {GEMM: 100.0})
+    write_node(tmp_path / "reports", "n1", {GEMM: 50.0})
+    code, text, _ = run_fleet(tmp_path)
+    assert code == 2 and "not judged" in text, text
+
+
+def test_a_node_asked_for_without_a_report_is_missing(tmp_path):
+    three_good(tmp_path / "reports")
+    (tmp_path / "nodes").write_text("n0\nn1\nn2\nn3\n")  # as `scontrol show hostnames` says
+    code, text, data = run_fleet(tmp_path, "--expect-nodes", str(tmp_path / "nodes"))
+    assert code == 1 and "- **n3**: missing" in text, text
+    assert data["missing"] == ["n3"]
+    assert run_fleet(tmp_path, "--expect-nodes", "n0,n1,n2")[0] == 0
 
 
 def test_no_report_is_bad_usage(tmp_path, capsys):

@@ -111,6 +111,24 @@ def test_other_versions_folders_are_neither_unused_nor_deleted(suite, pytester, 
     assert sorted(p.name for p in older.iterdir()) == sorted(p.name for p in own.iterdir())
 
 
+def test_a_missing_snapshot_is_not_judged_with_the_command_that_records_it(
+        suite, pytester, monkeypatch):
+    """Defect: a missing recording failed the test, and `compare` called it regressed."""
+    result, report = run(pytester, monkeypatch)
+    result.assert_outcomes(skipped=1)
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED  # nothing was judged
+    verdicts = {c["metric"]: c["verdict"] for c in report["checks"]}
+    assert verdicts == {"snapshot[messages]": "no-baseline", "snapshot[events]": "no-baseline"}
+    assert "--snapshot-update" in report["tests"]["test_fw.py::test_agent"]["reason"]
+    from stackqual import compare
+
+    recorded, _ = run(pytester, monkeypatch, "--snapshot-update")
+    base = run(pytester, monkeypatch)[1]
+    result = compare.compare(base, report)
+    assert result.blocking == [], [(c.kind, c.what) for c in result.changes]
+    assert [c.kind for c in result.changes] == ["changed"]
+
+
 def test_a_newer_release_is_compared_with_the_older_folder_and_the_diff_is_whole(
         suite, pytester, monkeypatch):
     run(pytester, monkeypatch, "--snapshot-update")
@@ -165,17 +183,24 @@ def test_a_missing_private_api_is_harness_incompatible(pytester):
 
 
 def test_a_broken_environment_is_reported_as_such_and_fails_the_run(pytester, monkeypatch):
+    """A conflict that involves what the run imports (here pytest itself) fails it; one
+    among packages no collected suite imports (crewai, for a run without the agents suite)
+    is listed as information."""
     from stackqual import profile
 
     monkeypatch.setattr(profile, "environment_check", lambda: {
-        "pip_check": "broken", "problems": ["crewai 1.13.0 has requirement x>=2, but you have "
-                                            "x 1.0."]})
+        "pip_check": "broken", "problems": [
+            "pytest-benchmark 5.1.0 has requirement pytest>=8.1, but you have pytest 8.0.0.",
+            "crewai 1.13.0 has requirement x>=2, but you have x 1.0."]})
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
     result = pytester.runpytest("--profile", "cpu-test", "--no-report")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     output = result.stdout.str()
-    assert "stackqual: environment broken (pip check): crewai 1.13.0 has requirement" in output
-    assert "environment broken (pip check): crewai 1.13.0" in output.split("= stackqual =")[-1]
+    assert "stackqual: pip check broken: pytest-benchmark 5.1.0 has requirement" in output
+    summary = output.split("= stackqual =")[-1]
+    assert "environment broken (pip check): pytest-benchmark 5.1.0" in summary
+    assert "1 conflicts among packages no collected suite imports (information, not a " \
+           "failure): crewai 1.13.0" in summary
 
 
 def test_a_changed_signature_is_named_api_incompatible():

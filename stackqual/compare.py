@@ -168,7 +168,9 @@ def compare(base: dict, candidate: dict, base_name: str = "base",
             result.changes.append(change)
             if change.kind == "regressed":
                 failed_by_check.add(new[cid]["nodeid"])
-    result.changes += _test_changes(base["tests"], candidate["tests"], failed_by_check)
+    unrecorded = {c["nodeid"] for c in candidate["checks"] if c["verdict"] == "no-baseline"}
+    result.changes += _test_changes(base["tests"], candidate["tests"], failed_by_check,
+                                    unrecorded)
     result.changes.sort(key=lambda c: (ORDER.index(c.kind), c.suite, c.what))
     return result
 
@@ -253,7 +255,10 @@ def _failure_kind(reason: str) -> str:
     return "test failed"
 
 
-def _test_changes(old: dict, new: dict, failed_by_check: set) -> list[Change]:
+def _test_changes(old: dict, new: dict, failed_by_check: set,
+                  unrecorded: set = frozenset()) -> list[Change]:
+    """Test outcome changes; `unrecorded`: the candidate's tests that skipped because a
+    baseline or snapshot was missing on its side (not judged, not a capability lost)."""
     changes = []
     # Modules the candidate could not import: their tests are not "gone", the module failed.
     not_imported = {nodeid for nodeid, t in new.items()
@@ -277,6 +282,10 @@ def _test_changes(old: dict, new: dict, failed_by_check: set) -> list[Change]:
             continue
         if b["outcome"] == "failed" and c["outcome"] == "passed":
             changes.append(Change("fixed", suite, nodeid, "failed", "passed"))
+        elif b["outcome"] == "passed" and c["outcome"] == "skipped" and nodeid in unrecorded:
+            changes.append(Change("changed", suite, nodeid, "passed", "skipped",
+                                  "not judged on the candidate: nothing recorded to judge "
+                                  "against; " + c.get("reason", "")))
         elif b["outcome"] == "passed" and c["outcome"] == "skipped":
             changes.append(Change("capability lost", suite, nodeid, "passed", "skipped",
                                   c.get("reason", "")))

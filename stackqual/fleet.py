@@ -21,15 +21,25 @@ call, compile times), and per figure:
 
 Output: fleet.md (the summary: verdict, outliers and failing nodes named with their
 figures, one table row per figure), fleet.json, and one plot per hardware figure (each
-unit's value, the median and the outlier threshold). Exit 0 every node qualified and no
-outlier; 1 a node not qualified or an outlier; 4 bad usage (no report found).
+unit's value, the median and the outlier threshold).
+
+Every node is accounted for. With `--expect-nodes` (a file, one name a line, or a comma
+list), each node asked for that sent no report is named missing. A `qualify-*` folder
+without verdict.json (a run killed midway), a verdict.json that cannot be read, and a
+figure that is not a finite number are named with why, and the other nodes are still
+merged. A node run again into the same folder counts once, its latest run; one name on two
+hosts (verdict.json's `host`) is two machines sharing a name, named as such.
+
+Exit 0 every node qualified and no outlier; 1 a node not qualified, an outlier, or a node
+missing, unreadable or sharing its name; 2 not judged: a figure with fewer than
+`policy.FLEET_MIN_UNITS` units (a median of two says nothing); 4 bad usage (no report).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import statistics
-import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,6 +57,7 @@ class Node:
     folder: Path
     verdict: dict
     units: dict[str, dict[str, Figure]] = field(default_factory=dict)  # unit -> figures
+    problem: str = ""  # why this node's report cannot be merged (named, never dropped)
 
     @property
     def profile(self) -> str:
@@ -59,28 +70,91 @@ class Node:
 
 
 def load_node(folder: Path) -> Node:
-    verdict = json.loads((folder / "verdict.json").read_text())
-    node = Node(verdict.get("node") or folder.name, folder, verdict)
-    for key, suite in verdict.get("suites", {}).items():
+    """One node's qualify folder. One that cannot be merged (no verdict.json: killed or
+    still running; an unreadable or empty one; a figure that is not a finite number) is a
+    Node with its `problem`, named in the fleet's verdict, never a crash of the merge."""
+    name = folder.name
+    try:
+        verdict = json.loads((folder / "verdict.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Node(name, folder, {}, problem="no verdict.json: the node's run was killed "
+                                              "or has not finished")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return Node(name, folder, {}, problem=f"verdict.json is not readable ({e})")
+    if not isinstance(verdict, dict) or not isinstance(verdict.get("suites"), dict):
+        return Node(name, folder, {}, problem="verdict.json is not a qualify verdict")
+    node = Node(str(verdict.get("node") or name), folder, verdict)
+    for key, suite in verdict["suites"].items():
         device = suite.get("device") or ""
         unit = f"{node.name}/{device}" if device else node.name
         where = folder / suite.get("folder", key)
-        checks = [e for e in read_events(where / "stream.jsonl") if e.get("event") == "check"]
-        node.units.setdefault(unit, {}).update(figures(checks))
+        events = read_events(where / "stream.jsonl")
+        lines = _lines(where / "stream.jsonl")
+        if len(events) < lines - 1:  # only the last line of a killed run may be cut
+            node.problem = (f"{where / 'stream.jsonl'} is damaged at line {len(events) + 1} "
+                            f"of {lines} (not JSON)")
+        checks = [e for e in events if isinstance(e, dict) and e.get("event") == "check"]
+        try:
+            found = figures(checks)
+        except (TypeError, ValueError, KeyError, statistics.StatisticsError) as e:
+            node.problem = f"{where / 'stream.jsonl'}: a check is malformed ({e!r})"
+            continue
+        bad = [f.name for f in found.values() if not _finite(f.value)]
+        if bad:
+            node.problem = f"not a finite number: {', '.join(bad)}"
+        node.units.setdefault(unit, {}).update(
+            {k: f for k, f in found.items() if _finite(f.value)})
     if not node.units:
         node.units[node.name] = {}
     return node
 
 
+def _lines(path: Path) -> int:
+    try:
+        return sum(1 for line in path.read_bytes().splitlines() if line.strip())
+    except OSError:
+        return 0
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
 def find(paths: list[Path]) -> list[Path]:
-    """The qualify folders named, or found under the folders named."""
+    """The qualify folders named, or found under the folders named: each folder with a
+    verdict.json, and each `qualify-*` folder without one (a run killed midway)."""
     found = []
     for path in paths:
-        if (path / "verdict.json").is_file():
+        if (path / "verdict.json").is_file() or path.name.startswith("qualify-"):
             found.append(path)
         elif path.is_dir():
-            found += sorted(p.parent for p in path.rglob("verdict.json"))
-    return sorted(set(found))
+            found += [p.parent for p in path.rglob("verdict.json")]
+            found += [p for p in path.rglob("qualify-*") if p.is_dir()]
+    # A folder inside a qualify folder (a device's, a suite's) is part of it.
+    found = {p for p in found if not any(q != p and q in p.parents for q in found)}
+    return sorted(found)
+
+
+def latest_runs(nodes: list[Node]) -> tuple[list[Node], list[Node], list[list[Node]]]:
+    """(the nodes to merge, earlier runs of the same node, nodes that share a name). A node
+    run again (a retry, a second submission into the same folder) counts once: its latest
+    run, by the folder's time, the earlier ones listed as superseded. Two runs of one name
+    on different hosts are two machines sharing a name: both are named, neither merged
+    silently over the other."""
+    by_name: dict[str, list[Node]] = {}
+    for n in nodes:
+        by_name.setdefault(n.name, []).append(n)
+    kept, superseded, shared = [], [], []
+    for name, runs in sorted(by_name.items()):
+        hosts = {r.verdict.get("host") for r in runs if r.verdict.get("host")}
+        if len(hosts) > 1:
+            shared.append(runs)
+            continue
+        runs = sorted(runs, key=lambda r: r.folder.name)
+        kept.append(runs[-1])
+        superseded += runs[:-1]
+    return kept, superseded, shared
 
 
 @dataclass
@@ -134,7 +208,7 @@ class Group:
 
     @property
     def failing(self) -> list[Node]:
-        return [n for n in self.nodes if n.verdict.get("exit") != 0]
+        return [n for n in self.nodes if n.verdict.get("exit") != 0 or n.problem]
 
     @property
     def outliers(self) -> list[tuple[Spread, dict]]:
@@ -181,11 +255,57 @@ def outlier_line(s: Spread, o: dict) -> str:
             f"{policy.FLEET_MIN_DEVIATION[s.device][0]:.0%} on {s.device})")
 
 
-def markdown(groups: list[Group], code: int) -> str:
+EXIT_MEANING = {0: "every node qualified, no outlier", 1: "not every node is good",
+                2: "not judged: too few units to call an outlier"}
+
+
+@dataclass
+class Unmerged:
+    """What the fleet could not merge, each named: nodes asked for that sent nothing,
+    reports that cannot be read, one name on two hosts, and earlier runs of a node."""
+    missing: list[str] = field(default_factory=list)
+    broken: list[Node] = field(default_factory=list)
+    shared: list[list[Node]] = field(default_factory=list)
+    superseded: list[Node] = field(default_factory=list)
+
+    @property
+    def fails(self) -> bool:
+        return bool(self.missing or self.broken or self.shared)
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.missing:
+            out += ["Nodes asked for that sent no report (cancelled, never run, or still "
+                    "pending):", "", *(f"- **{name}**: missing" for name in self.missing), ""]
+        if self.broken:
+            out += ["Reports that could not be merged:", "",
+                    *(f"- **{n.name}** (`{n.folder}`): {n.problem}" for n in self.broken), ""]
+        if self.shared:
+            out += ["One node name on several hosts (neither is merged over the other):", ""]
+            out += [f"- **{runs[0].name}**: " + ", ".join(
+                f"host {r.verdict.get('host')} (`{r.folder}`)" for r in runs)
+                for runs in self.shared]
+            out.append("")
+        if self.superseded:
+            out += ["Earlier runs of a node, superseded by its latest (not counted):", "",
+                    *(f"- {n.name}: `{n.folder}` (exit {n.verdict.get('exit')})"
+                      for n in self.superseded), ""]
+        return out
+
+
+def verdict_code(groups: list[Group], unmerged: Unmerged) -> int:
+    if unmerged.fails or any(g.outliers or g.failing for g in groups):
+        return 1
+    if not groups or any(not s.judged for g in groups for s in g.spreads):
+        return 2
+    return 0
+
+
+def markdown(groups: list[Group], code: int, unmerged: Unmerged | None = None) -> str:
     nodes = sum(len(g.nodes) for g in groups)
-    lines = [f"# Fleet: exit {code}, " + ("every node qualified, no outlier" if code == 0 else
-                                          "not every node is good"), "",
+    lines = [f"# Fleet: exit {code}, {EXIT_MEANING.get(code, '')}", "",
              f"{nodes} nodes in {len(groups)} group(s) of one profile and stack.", ""]
+    lines += unmerged.lines() if unmerged else []
     for g in groups:
         units = {u for n in g.nodes for u in n.units}
         lines += [f"## `{g.profile}`: {len(g.nodes)} nodes, {len(units)} units", "",
@@ -199,13 +319,15 @@ def markdown(groups: list[Group], code: int) -> str:
             lines += ["Nodes not qualified:", ""]
             for n in g.failing:
                 items = n.verdict.get("not_a_pass", [])
-                first = "; ".join(f"{i['kind']} `{i['where']}`" for i in items[:3])
+                first = "; ".join(f"{i.get('kind')} `{i.get('where')}`" for i in items[:3]
+                                  if isinstance(i, dict))
                 lines.append(f"- **{n.name}**: exit {n.verdict.get('exit')}, "
                              f"{n.verdict.get('verdict', '')}"
                              + (f" (worst device {n.verdict['worst_device']})"
                                 if n.verdict.get("worst_device") else "")
                              + (f": {first}" if first else "")
-                             + (f" and {len(items) - 3} more" if len(items) > 3 else ""))
+                             + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+                             + (f"; {n.problem}" if n.problem else ""))
             lines.append("")
         better = [(s, o) for s in g.spreads for o in s.better]
         if better:
@@ -250,15 +372,33 @@ def plot(s: Spread, path: Path) -> Path:
     return path
 
 
-def to_json(groups: list[Group], code: int) -> dict:
-    return {"exit": code, "groups": [{
-        "profile": g.profile, "stack": g.stack,
-        "nodes": [{"name": n.name, "folder": str(n.folder), "exit": n.verdict.get("exit"),
-                   "worst_device": n.verdict.get("worst_device"), "units": sorted(n.units)}
-                  for n in g.nodes],
-        "figures": [{**asdict(s), "spread": round(s.spread, 4)} for s in g.spreads],
-        "outliers": [{"figure": s.figure, **o} for s, o in g.outliers],
-        "failing": [n.name for n in g.failing]} for g in groups]}
+def to_json(groups: list[Group], code: int, unmerged: Unmerged | None = None) -> dict:
+    unmerged = unmerged or Unmerged()
+    return {"kind": "fleet", "exit": code, "verdict": EXIT_MEANING.get(code, ""),
+            "missing": unmerged.missing,
+            "unreadable": [{"folder": str(n.folder), "why": n.problem}
+                           for n in unmerged.broken],
+            "shared_names": [{"name": runs[0].name, "folders": [str(r.folder) for r in runs],
+                              "hosts": [r.verdict.get("host") for r in runs]}
+                             for runs in unmerged.shared],
+            "superseded": [str(n.folder) for n in unmerged.superseded],
+            "groups": [{
+                "profile": g.profile, "stack": g.stack,
+                "nodes": [{"name": n.name, "folder": str(n.folder),
+                           "exit": n.verdict.get("exit"), "problem": n.problem,
+                           "worst_device": n.verdict.get("worst_device"),
+                           "units": sorted(n.units)} for n in g.nodes],
+                "figures": [{**asdict(s), "spread": round(s.spread, 4)} for s in g.spreads],
+                "outliers": [{"figure": s.figure, **o} for s, o in g.outliers],
+                "failing": [n.name for n in g.failing]} for g in groups]}
+
+
+def expected_nodes(value: str) -> list[str]:
+    """--expect-nodes: a file with one node name a line (`scontrol show hostnames` writes
+    one), or names separated by commas."""
+    path = Path(value)
+    names = path.read_text().split() if path.is_file() else value.split(",")
+    return sorted({n.strip() for n in names if n.strip()})
 
 
 def main(argv: list[str], repo: Path) -> int:
@@ -268,27 +408,29 @@ def main(argv: list[str], repo: Path) -> int:
     p.add_argument("--out", type=Path, default=None,
                    help="where fleet.md, fleet.json and the plots go (default: "
                         "reports/fleet-<time>/)")
+    p.add_argument("--expect-nodes", metavar="FILE|A,B,...", type=expected_nodes,
+                   help="the nodes asked for: each one without a report is named missing "
+                        "(exit 1)")
     args = p.parse_args(argv)
     folders = find(args.reports)
-    if not folders:
+    if not folders and not args.expect_nodes:
         return usage.refuse("stackqual fleet", "no qualify report (verdict.json) in "
                             + ", ".join(map(str, args.reports)))
-    nodes = []
-    for folder in folders:
-        try:
-            nodes.append(load_node(folder))
-        except (OSError, json.JSONDecodeError) as e:
-            print(f"stackqual fleet: {folder}: not a readable qualify report ({e})",
-                  file=sys.stderr)
-            return 4
-    groups = merge(nodes)
-    code = 1 if any(g.outliers or g.failing for g in groups) else 0
+    nodes = [load_node(folder) for folder in folders]
+    unmerged = Unmerged(broken=[n for n in nodes if not n.verdict])
+    kept, unmerged.superseded, unmerged.shared = latest_runs([n for n in nodes if n.verdict])
+    reported = {n.name for n in nodes} | {n.folder.name for n in unmerged.broken}
+    unmerged.missing = [name for name in args.expect_nodes or [] if name not in reported
+                        and not any(f"-{name}-" in f.name for f in folders)]
+    groups = merge(kept)
+    code = verdict_code(groups, unmerged)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or repo / "reports" / f"fleet-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
-    text = markdown(groups, code)
-    (out / "fleet.md").write_text(text)
-    (out / "fleet.json").write_text(json.dumps(to_json(groups, code), indent=2) + "\n")
+    text = markdown(groups, code, unmerged)
+    (out / "fleet.md").write_text(text, encoding="utf-8", errors="backslashreplace")
+    (out / "fleet.json").write_text(json.dumps(to_json(groups, code, unmerged), indent=2)
+                                    + "\n")
     for gi, g in enumerate(groups):
         for s in g.spreads:
             if s.suite == "hardware" and not plots.missing():

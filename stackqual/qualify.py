@@ -123,10 +123,11 @@ def pytest_usage_problem(suites_dir: Path, first: str, pytest_args: list[str]) -
 
 
 def read_events(path: Path) -> list:
-    """The events of a suite's stream (--report-stream), up to a cut last line."""
+    """The events of a suite's stream (--report-stream), up to a cut last line (bytes
+    that are not UTF-8 are replaced, not fatal)."""
     events = []
     if path.is_file():
-        for line in path.read_text().splitlines():
+        for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
             try:
                 events.append(json.loads(line))
             except json.JSONDecodeError:
@@ -520,6 +521,7 @@ def _verdict(args, checks: list, gpus: list, runs: list, out: Path, profile_name
     (out / "summary.md").write_text(text, encoding="utf-8", errors="backslashreplace")
     (out / "verdict.json").write_text(json.dumps(
         {"exit": code, "verdict": meaning(code, args.record, interrupted), "node": node,
+         "host": socket.gethostname(),
          "profile": profile_name, "command": command, "seconds": round(seconds, 1),
          "fingerprint": profile.fingerprint(), "not_a_pass": [vars(i) for i in items],
          "devices": per_device, "worst_device": worst and worst["label"],

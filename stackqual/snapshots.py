@@ -177,13 +177,14 @@ class Snapshots:
         """Compare each artifact with its stored snapshot (one numbering of ids across all
         of them, so a tool call's id in the messages and in the events stays one id).
         Records one check per kind; fails the test, with the full diffs, when a blocking
-        kind changed or any snapshot is missing."""
+        kind changed; skips it as not judged, with the command that records them, when a
+        snapshot is missing."""
         unknown = sorted(set(artifacts) - set(self.kinds))
         if unknown:
             raise ValueError(f"snapshot kinds {unknown} are not in {self.kinds_source} "
                              f"(known: {', '.join(self.kinds)})")
         normalised = Normaliser(extra_ids)(artifacts)
-        failures, review = [], []
+        failures, review, missing = [], [], []
         for kind, value in normalised.items():
             path = self.path(kind)
             stored = path.read_text() if path.is_file() else None
@@ -196,13 +197,19 @@ class Snapshots:
                              f"{path.parent.parent.name}/{path.parent.name}/{path.name}",
                              f"this run ({self.installed})")
             severity = self.kinds[kind]
-            missing = stored is None
-            summary = (f"no snapshot {path}: record one with --snapshot-update" if missing
-                       else f"{kind} changed ({'blocks' if severity.blocks else 'for review'}"
-                            f": {severity.why})")
-            verdict = "fail" if missing or severity.blocks else "changed"
-            self.gate.record(f"snapshot[{kind}]", "missing" if missing else "changed",
-                             "same", verdict, f"{path} ({self.kinds_source})", summary,
+            if stored is None:  # nothing recorded to judge against: not judged, not failed
+                summary = (f"no snapshot {path}: record one with: pytest "
+                           f"'{self.gate.nodeid}' --snapshot-update")
+                self.gate.record(f"snapshot[{kind}]", "missing", None, "no-baseline",
+                                 f"{path} ({self.kinds_source})", summary,
+                                 {"kind": kind, "blocks": severity.blocks})
+                missing.append(summary)
+                continue
+            summary = (f"{kind} changed ({'blocks' if severity.blocks else 'for review'}"
+                       f": {severity.why})")
+            verdict = "fail" if severity.blocks else "changed"
+            self.gate.record(f"snapshot[{kind}]", "changed", "same", verdict,
+                             f"{path} ({self.kinds_source})", summary,
                              {"diff": diff, "kind": kind, "blocks": severity.blocks})
             (failures if verdict == "fail" else review).append(f"{summary}\n{diff}")
         if review:
@@ -210,6 +217,8 @@ class Snapshots:
                           stacklevel=2)
         if failures:
             pytest.fail(f"{self.gate.case_id}: " + "\n\n".join(failures), pytrace=False)
+        if missing:
+            pytest.skip(f"{self.gate.case_id}: not judged: " + "; ".join(missing))
 
 
 class SnapshotChanged(UserWarning):

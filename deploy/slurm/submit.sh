@@ -36,7 +36,10 @@ if [ ${#jobs[@]} -eq 0 ]; then
     exit 4
 fi
 deps=$(IFS=:; echo "${jobs[*]}")
+# The nodes asked for, so that the merge names each one that sent no report (cancelled,
+# never run): stackqual fleet --expect-nodes.
+expected=$(scontrol show hostnames "$nodelist" | paste -sd, -)
 merge=$(sbatch --parsable --job-name=stackqual-fleet --dependency="afterany:$deps" \
     --ntasks=1 --output="$reports/fleet-%j.out" \
-    --wrap="'$venv/bin/stackqual' fleet '$reports' --out '$reports/fleet'")
+    --wrap="'$venv/bin/stackqual' fleet '$reports' --out '$reports/fleet' --expect-nodes '$expected'")
 echo "fleet: job ${merge%%;*} writes $reports/fleet/fleet.md when the ${#jobs[@]} node jobs end"

@@ -69,3 +69,9 @@ def test_the_ci_recipe_runs_pinned_and_each_candidate_then_ab_then_compare():
         assert needed in script, f"the recipe lost {needed!r}"
     [keep] = [s for s in job["steps"] if "upload-artifact" in s.get("uses", "")]
     assert keep["if"] == "always()" and keep["with"]["path"] == "reports/"
+    # Unpinned candidates run with a read-only token that the checkout does not keep, and a
+    # comparison that could not run says why in the summary.
+    assert workflow["permissions"] == {"contents": "read"}
+    [checkout] = [s for s in job["steps"] if "actions/checkout" in s.get("uses", "")]
+    assert checkout["with"]["persist-credentials"] is False
+    assert "stackqual compare could not run (exit $code)" in script

@@ -236,6 +236,24 @@ def stack_report(packages: dict) -> dict:
             "fingerprint": {**fingerprint, "packages": {**fingerprint["packages"], **packages}}}
 
 
+@pytest.mark.parametrize("moved,said", [
+    ({"python": "3.99.0"}, "python: 3.99.0 -> "),
+    ({"cuda": "99.9"}, "cuda: 99.9 -> "),
+    ({"profile": "cuda-sm90-h100-80gb"}, "ran on profile 'cuda-sm90-h100-80gb'"),
+])
+def test_accept_refuses_a_candidate_of_another_python_cuda_or_profile(tmp_path, moved, said):
+    """Defect: accept compared the packages only, and recorded for whatever profile this
+    machine detects."""
+    here = stack_report({})
+    base = {**here, "profile": moved.get("profile", here["profile"])}
+    candidate = {**base, "fingerprint": {**here["fingerprint"], **moved}}
+    refused = accept(tmp_path, base, candidate, "--reason", "ok", "--", "--baselines-dir",
+                     str(tmp_path / "baselines"))
+    assert refused.returncode == 4, refused.stdout + refused.stderr
+    assert said in refused.stderr
+    assert not (tmp_path / "baselines").exists()
+
+
 @pytest.mark.slow
 def test_accept_records_the_reviewed_stack_and_appends_why_to_the_changelog(tmp_path):
     pytest.importorskip("haystack", reason="haystack-ai not installed: `pip install -e "

@@ -153,8 +153,14 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
               file=sys.stderr)
         return 4
     here = profile.fingerprint()
-    moved = profile.fingerprint_differences(cand_data["fingerprint"].get("packages", {}),
-                                            here["packages"])
+    recorded_on = profile_given(pytest_args) or profile.detect_profile()
+    if cand_data["profile"] != recorded_on:
+        print(f"stackqual accept: the reviewed candidate ran on profile "
+              f"{cand_data['profile']!r}, and this machine records for {recorded_on!r}: "
+              "accept on a machine of the candidate's profile (or pass --profile)",
+              file=sys.stderr)
+        return 4
+    moved = profile.stack_differences(cand_data.get("fingerprint") or {}, here)
     if moved:
         print(f"stackqual accept: the installed stack is not the reviewed candidate "
               f"({result.candidate}): {'; '.join(moved)}. Install the candidate's stack, or "
@@ -185,14 +191,24 @@ def append_changelog(changelog: Path, entry: str) -> None:
         os.replace(staged, changelog)  # whole or not at all
 
 
+def pytest_option(pytest_args: list[str], name: str) -> str | None:
+    """The value of pytest option `name` (`--name V` or `--name=V`) among the arguments."""
+    for i, arg in enumerate(pytest_args):
+        if arg == name and i + 1 < len(pytest_args):
+            return pytest_args[i + 1]
+        if arg.startswith(f"{name}="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def baselines_dir(pytest_args: list[str]) -> Path:
     """--baselines-dir from the pytest arguments, else the repository's baselines/."""
-    for i, arg in enumerate(pytest_args):
-        if arg == "--baselines-dir" and i + 1 < len(pytest_args):
-            return Path(pytest_args[i + 1]).resolve()
-        if arg.startswith("--baselines-dir="):
-            return Path(arg.split("=", 1)[1]).resolve()
-    return REPO / "baselines"
+    given = pytest_option(pytest_args, "--baselines-dir")
+    return Path(given).resolve() if given else REPO / "baselines"
+
+
+def profile_given(pytest_args: list[str]) -> str | None:
+    return pytest_option(pytest_args, "--profile")
 
 
 def changelog_entry(result, reason: str, fingerprint: dict) -> str:

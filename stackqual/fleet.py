@@ -46,9 +46,8 @@ from pathlib import Path
 
 from . import plots, policy, usage
 from .figures import Figure, figures
+from .profile import STACK_KEYS
 from .qualify import read_events
-
-STACK_KEYS = ("python", "torch", "cuda", "cudnn", "driver", "packages")
 
 
 @dataclass

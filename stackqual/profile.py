@@ -155,6 +155,17 @@ def fingerprint() -> dict:
     return fp
 
 
+# What a stack is, beside the hardware: a candidate is "this stack" only if all of these
+# agree (the interpreter, torch's build and its CUDA and cuDNN, the driver, every package).
+STACK_KEYS = ("python", "torch", "cuda", "cudnn", "driver", "packages")
+
+
+def stack_differences(old: dict, new: dict) -> list[str]:
+    """`key: old -> new` for each part of the stack (STACK_KEYS) that differs."""
+    return fingerprint_differences({k: old.get(k) for k in STACK_KEYS},
+                                   {k: new.get(k) for k in STACK_KEYS})
+
+
 def fingerprint_differences(old: dict, new: dict, prefix: str = "",
                             packages: tuple[str, ...] | None = None) -> list[str]:
     """Readable `key: old -> new` lines, for the report header when a baseline was

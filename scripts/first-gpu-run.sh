@@ -22,7 +22,7 @@
 #
 # Exit status: stage 2's (stage 1's when stage 2 did not run); 124 a stage cut at its limit.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 4
 
 PYTHON=${PYTHON:-python3}
 OUT=${1:-first-gpu-run-$(date -u +%Y%m%dT%H%M%SZ)}

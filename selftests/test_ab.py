@@ -156,6 +156,11 @@ def test_a_candidate_slower_on_both_paths_is_regressed_by_ab_while_the_ratio_gat
     slowed = slowed_python(tmp_path)
     code, result, output = run_ab(tmp_path, slowed)
     verdicts = {c["name"]: c["verdict"] for c in result["cases"]}
+    assert code != 0 and "pass" not in verdicts.values(), output  # never a pass
+    if code == 2 and set(verdicts.values()) == {"inconclusive"}:
+        pytest.skip("this machine's process-to-process noise was wider than the 20% fault "
+                    f"over two pairs (an honest inconclusive, exit 2, never a pass): "
+                    f"{[c['message'] for c in result['cases']]}; rerun on a quiet machine")
     assert code == 1, output
     assert verdicts == {f"{CHECK} [eager]": "regressed", f"{CHECK} [compiled]": "regressed"}, \
         output

@@ -221,6 +221,12 @@ def qualify_hardware(reports, node: str, *pytest_args) -> subprocess.CompletedPr
         env=unguarded_environ())
 
 
+# Compute-bound GEMM moved by a few percent across processes on the CI VM; a shared host in
+# a noisy phase has moved it by 25% (137-170 GFLOP/s), and then no robust rule can tell a
+# half-rate node from the fleet's own spread.
+NOISY_GEMM = 0.10
+
+
 @pytest.mark.slow
 def test_a_throttled_node_among_real_runs_is_the_one_outlier(tmp_path):
     reports = tmp_path / "reports"
@@ -230,6 +236,12 @@ def test_a_throttled_node_among_real_runs_is_the_one_outlier(tmp_path):
     clean = merged(reports)
     assert len(clean.nodes) == 3 and clean.spreads, "the hardware rates of three nodes"
     assert outliers(clean) == set(), fleet.markdown([clean], 0)
+    [gemm] = [s for s in clean.spreads if "[gemm-" in s.figure]
+    widest = max(gemm.values.values()) / min(gemm.values.values()) - 1
+    if widest > NOISY_GEMM:
+        pytest.skip(f"this machine's GEMM rate moved by {widest:.0%} across three clean "
+                    f"processes (the test presumes at most {NOISY_GEMM:.0%}): a half-rate "
+                    "node is then within the fleet's own noise; rerun on a quieter machine")
     done = qualify_hardware(reports, "node-4", "--", "-p", "selftests.faults.hardware.throttled")
     assert done.returncode in (0, 2), done.stdout + done.stderr
     group = merged(reports)

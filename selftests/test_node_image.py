@@ -123,17 +123,23 @@ USAGE = [
 
 
 @pytest.mark.parametrize("argv", USAGE, ids=lambda argv: " ".join(argv))
-def test_a_usage_error_exits_4_with_one_line_and_runs_nothing(tmp_path, argv):
+def test_a_usage_error_exits_4_with_one_line_and_runs_nothing(tmp_path, monkeypatch, capsys,
+                                                              argv):
     """Defect: argparse's own usage errors exited 2, which qualify and ab use for "not
     judged"; `--` followed by pytest arguments broke every suite (exit 3)."""
-    done = subprocess.run([sys.executable, "-m", "stackqual", *argv, "--report-dir",
-                           str(tmp_path / "reports")] if argv[0] in ("qualify", "ab") else
-                          [sys.executable, "-m", "stackqual", *argv],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                          env=unguarded_environ())
-    assert done.returncode == 4, done.stdout + done.stderr
-    said = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(said) == 1 and "usage error" in said[0], done.stderr
+    from stackqual import cli
+
+    monkeypatch.chdir(tmp_path)
+    where = ["--report-dir", str(tmp_path / "reports")] if argv[0] in ("qualify", "ab") else []
+    separator = argv.index("--") if "--" in argv else len(argv)
+    try:
+        code = cli.main([*argv[:separator], *where, *argv[separator:]])
+    except SystemExit as e:  # argparse's exit, through usage.Parser
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 4, err
+    said = [line for line in err.splitlines() if line.strip()]
+    assert len(said) == 1 and "usage error" in said[0], err
     assert not (tmp_path / "reports").exists()  # nothing ran
 
 

@@ -25,6 +25,9 @@ FAST = ["--profile", "cpu-test", "--perf-min-rounds", "6", "--perf-max-time", "1
 def suite(pytester, steady_machine):
     pytester.makepyfile(test_timed=TIMED_TESTS)
     result = pytester.runpytest(*FAST, "--update-baselines")
+    if "not recorded, the machine was busy" in result.stdout.str():
+        pytest.skip("the machine was busy (other processes used its CPUs): baselines are not "
+                    "recorded then; rerun the self-tests on a quiet machine")
     result.assert_outcomes(passed=2)
     return pytester
 

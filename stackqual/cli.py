@@ -4,15 +4,18 @@
                                          the node's verdict: health, every suite in its own
                                          process; exit 0 qualified, 1 failed, 2 not judged,
                                          3 broke, 4 usage (`stackqual qualify --help`)
-    stackqual fleet REPORTS...           many nodes' qualify folders (or folders holding
+    stackqual fleet REPORTS... [--expect-nodes FILE]
+                                         many nodes' qualify folders (or folders holding
                                          them) merged: per figure the spread across nodes
-                                         and GPUs, the outliers and failing nodes named
+                                         and GPUs, the outliers, failing and missing nodes
+                                         named
     stackqual profile                    print the detected profile and the stack fingerprint
     stackqual fetch-assets [--pin]       download every hub model and dataset the suites name
                                          into the HF cache (for air-gapped machines to copy);
                                          --pin writes their commits to suites/hub-revisions.json
     stackqual compare BASE CANDIDATE     what an upgrade changes, from two run reports (files,
-                                         or folders: their newest); exit 1 when it blocks
+                                         or folders: their newest); exit 1 when it blocks,
+                                         2 when the candidate judged nothing
     stackqual ab --base PYTHON --candidate PYTHON [--rounds N] [TESTS] [-- PYTEST ARGS]
                                          the two stacks (two environments' interpreters)
                                          timed against each other on this machine, in

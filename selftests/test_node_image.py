@@ -27,18 +27,18 @@ NOT_ON_THE_IMAGE = {
 HIDDEN = ",".join(f"{module}={dist}" for module, dist in NOT_ON_THE_IMAGE.items())
 
 
-def pytest_on_the_image(*args, cwd=REPO, hidden=HIDDEN, timeout=600):
+def pytest_on_the_image(*args):
     """`python3 -m pytest ARGS` from the checkout with the packages above looking
     uninstalled (selftests/hidden_packages.py) and without the project's entry point
     (as when the checkout is not pip-installed)."""
-    env = {**unguarded_environ(), "STACKQUAL_HIDDEN": hidden,
+    env = {**unguarded_environ(), "STACKQUAL_HIDDEN": HIDDEN,
            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     env.pop("STACKQUAL_PLUGIN", None)
     plugins = ["-p", "selftests.hidden_packages", "-p", "pytest_benchmark.plugin",
                "-p", "pytest_timeout"]
     return subprocess.run([sys.executable, "-m", "pytest", *plugins, "-p", "no:cacheprovider",
-                           *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+                           *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600)
 
 
 @pytest.mark.slow
@@ -48,7 +48,7 @@ def test_every_suite_collects_without_the_optional_packages_and_without_installi
     done = pytest_on_the_image("suites", "--collect-only", "-q")
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert "error" not in output.lower().split("short test summary")[0][-2000:], output
+    assert "error" not in output.splitlines()[-1], output  # "N tests collected", no errors
     assert "syrupy not installed" in output and "pip install -e '.[agents]'" in output
     assert "tests collected" in output
 
@@ -63,7 +63,7 @@ def test_a_fast_selection_passes_on_the_image_each_skip_naming_its_package(tmp_p
     assert "datasets not installed" in output and "vaderSentiment not installed" in output
     report = json.loads(next(tmp_path.glob("stackqual-*.json")).read_text())
     assert "scipy" not in report["fingerprint"]["packages"]
-    assert (tmp_path / next(tmp_path.glob("stackqual-*.md")).name).read_text()
+    assert next(tmp_path.glob("stackqual-*.md")).read_text()  # written, plots or not
 
 
 def test_the_intervals_do_not_need_scipy():

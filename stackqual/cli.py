@@ -156,7 +156,7 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
               file=sys.stderr)
         return 4
     here = profile.fingerprint()
-    recorded_on = profile_given(pytest_args) or profile.detect_profile()
+    recorded_on = pytest_option(pytest_args, "--profile") or profile.detect_profile()
     if cand_data["profile"] != recorded_on:
         print(f"stackqual accept: the reviewed candidate ran on profile "
               f"{cand_data['profile']!r}, and this machine records for {recorded_on!r}: "
@@ -208,10 +208,6 @@ def baselines_dir(pytest_args: list[str]) -> Path:
     """--baselines-dir from the pytest arguments, else the repository's baselines/."""
     given = pytest_option(pytest_args, "--baselines-dir")
     return Path(given).resolve() if given else REPO / "baselines"
-
-
-def profile_given(pytest_args: list[str]) -> str | None:
-    return pytest_option(pytest_args, "--profile")
 
 
 def changelog_entry(result, reason: str, fingerprint: dict) -> str:

@@ -47,7 +47,7 @@ from pathlib import Path
 from . import plots, policy, usage
 from .figures import Figure, figures
 from .profile import STACK_KEYS
-from .qualify import read_events
+from .qualify import read_stream
 
 
 @dataclass
@@ -87,8 +87,7 @@ def load_node(folder: Path) -> Node:
         device = suite.get("device") or ""
         unit = f"{node.name}/{device}" if device else node.name
         where = folder / suite.get("folder", key)
-        events = read_events(where / "stream.jsonl")
-        lines = _lines(where / "stream.jsonl")
+        events, lines = read_stream(where / "stream.jsonl")
         if len(events) < lines - 1:  # only the last line of a killed run may be cut
             node.problem = (f"{where / 'stream.jsonl'} is damaged at line {len(events) + 1} "
                             f"of {lines} (not JSON)")
@@ -106,13 +105,6 @@ def load_node(folder: Path) -> Node:
     if not node.units:
         node.units[node.name] = {}
     return node
-
-
-def _lines(path: Path) -> int:
-    try:
-        return sum(1 for line in path.read_bytes().splitlines() if line.strip())
-    except OSError:
-        return 0
 
 
 def _finite(value) -> bool:

@@ -243,7 +243,7 @@ def _pcie_under_load(nvml, h) -> tuple:
     """((gen, max gen), (width, max width)): the best link seen in a few reads under load
     (the first read at the maximum ends it)."""
     best = None
-    for attempt in range(PCIE_READS):
+    for _ in range(PCIE_READS):
         now = ((nvml.nvmlDeviceGetCurrPcieLinkGeneration(h),
                 nvml.nvmlDeviceGetMaxPcieLinkGeneration(h)),
                (nvml.nvmlDeviceGetCurrPcieLinkWidth(h), nvml.nvmlDeviceGetMaxPcieLinkWidth(h)))

@@ -125,14 +125,23 @@ def pytest_usage_problem(suites_dir: Path, first: str, pytest_args: list[str]) -
 def read_events(path: Path) -> list:
     """The events of a suite's stream (--report-stream), up to a cut last line (bytes
     that are not UTF-8 are replaced, not fatal)."""
-    events = []
+    return read_stream(path)[0]
+
+
+def read_stream(path: Path) -> tuple[list, int]:
+    """(the events of a stream up to its first line that is not JSON, how many non-empty
+    lines it has): fewer events than lines less one means a line before the last is
+    damaged (only a killed process's last line may be cut)."""
+    events, lines = [], []
     if path.is_file():
-        for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
+        lines = [ln for ln in path.read_bytes().decode("utf-8", errors="replace").splitlines()
+                 if ln.strip()]
+        for line in lines:
             try:
                 events.append(json.loads(line))
             except json.JSONDecodeError:
-                break  # the last line of a killed process may be cut
-    return events
+                break
+    return events, len(lines)
 
 
 def _progress(run: SuiteRun, index: int, total: int, started: float, events: list) -> str:

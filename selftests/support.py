@@ -1,11 +1,12 @@
-"""Helpers of the self-tests: the repository root, spinning for a known time, a child
-environment without this run's network guard, a made-up steady calibration, and runs of
+"""Helpers of the self-tests: the repository root, spinning for a known time, processes
+that load the machine, a child environment without this run's network guard, a made-up steady calibration, and runs of
 the real suites in fresh processes with fault plugins (selftests/faults/)."""
 
 import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,20 @@ def spin(seconds):
     while time.perf_counter() < until:
         pass
 """
+
+
+@contextmanager
+def co_runners(count: int, limit_s: int = 600):
+    """`count` processes spinning on the CPUs (a loaded machine); each also stops by itself
+    after limit_s."""
+    spin = f"import time\nend = time.time() + {limit_s}\nwhile time.time() < end: pass"
+    procs = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
 
 
 def unguarded_environ() -> dict:

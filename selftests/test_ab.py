@@ -46,6 +46,57 @@ def test_the_selection_is_narrowed_to_timed_tests(given, expected):
     assert plugin.narrowed(given, "timed") == expected
 
 
+def test_the_processes_run_the_timed_and_the_counted_tests():
+    assert plugin.narrowed(["suites"], ab.TIERS) == ["suites", "-m", "(timed or counted)"]
+
+
+def count(value, kind="count", tolerance=0.0):
+    return figures.Count("t.py::test_c[k]#kernels", "compile", kind, value, tolerance)
+
+
+@pytest.mark.parametrize("base, candidate, tolerance, expected, message", [
+    (7, 7, 0.0, "pass", "base 7, candidate 7"),
+    (7, 8, 0.0, "regressed", "base 7, candidate 8, more than the base"),
+    (7, 6, 0.0, "improved", "base 7, candidate 6"),
+    (200, 201, 0.01, "pass", "base 200, candidate 201"),
+    (200, 203, 0.01, "regressed", "base 200, candidate 203, more than the base +1% = 202 "
+                                  "(the check's own tolerance)"),
+])
+def test_a_count_is_judged_exactly_against_its_own_tolerance(base, candidate, tolerance,
+                                                             expected, message):
+    case = ab.judge_count("c", by_process(count(base, tolerance=tolerance)),
+                          by_process(count(candidate, tolerance=tolerance)))
+    assert (case.verdict, case.message) == (expected, message)
+
+
+def test_a_set_regresses_on_a_new_name_and_a_count_that_varies_is_not_judged():
+    ops = ab.judge_count("ops", by_process(count("aten.mm, aten.sqrt", "set")),
+                         by_process(count("aten.mm, aten.pow", "set")))
+    assert ops.verdict == "regressed", ops.message
+    assert ops.message == "new in the candidate: aten.pow; lost: aten.sqrt"
+    assert (ops.base, ops.candidate) == ([2.0], [2.0])
+    varied = ab.judge_count("c", by_process(count(7), count(8)), by_process(count(7)))
+    assert varied.verdict == "inconclusive"
+    assert varied.message == "not exact, the processes of a side disagree: base ['7', '8']"
+    one_side = ab.judge_count("c", by_process(count(7)), {})
+    assert one_side.verdict == "inconclusive" and "on the candidate side by no process" in \
+        one_side.message
+
+
+def test_counts_come_from_checks_that_say_their_kind_whatever_their_verdict():
+    checks = [
+        {"check_id": "a#kernels", "suite": "compile", "metric": "kernels", "measured": 8,
+         "verdict": "no-baseline", "details": {"kind": "count", "tolerance": 0.0}},
+        {"check_id": "a#aten_ops", "suite": "compile", "metric": "aten_ops",
+         "measured": "aten.mm", "verdict": "fail", "details": {"kind": "set"}},
+        {"check_id": "a#graph_breaks", "suite": "compile", "metric": "graph_breaks",
+         "measured": 0, "verdict": "pass", "details": {}},
+    ]
+    assert figures.counts(checks) == {
+        "a#kernels": figures.Count("a#kernels", "compile", "count", 8, 0.0),
+        "a#aten_ops": figures.Count("a#aten_ops", "compile", "set", "aten.mm", 0.0)}
+
+
 def test_same_figures_pass_and_a_slower_candidate_regresses():
     base = by_process(figure(1.00), figure(1.02), figure(0.99))
     same = ab.judge_case("f", base, by_process(figure(1.01), figure(0.99), figure(1.00)))
@@ -122,20 +173,23 @@ def test_bad_usage_is_exit_4(tmp_path):
 
 # -- real runs: the same stack twice, and a stack slower on both paths ----------------------
 
-def run_ab(tmp_path, candidate: str, rounds: int = 2) -> tuple[int, dict, str]:
+def run_ab(tmp_path, candidate: str, *selection: str, rounds: int = 2
+           ) -> tuple[int, dict, str]:
     out = tmp_path / "reports"
     proc = subprocess.run(
         [sys.executable, "-m", "stackqual.cli", "ab", "--base", sys.executable, "--candidate",
-         candidate, "--rounds", str(rounds), "--report-dir", str(out), CASE],
+         candidate, "--rounds", str(rounds), "--report-dir", str(out), *(selection or [CASE])],
         cwd=REPO, capture_output=True, text=True, timeout=900, env=unguarded_environ())
     [result] = out.glob("ab-*/ab.json")
     return proc.returncode, json.loads(result.read_text()), proc.stdout + proc.stderr
 
 
-def slowed_python(tmp_path) -> str:
-    """A candidate "environment": this interpreter with the fault loaded into its pytest."""
-    script = tmp_path / "slowed-python"
-    script.write_text("#!/bin/sh\nexport PYTEST_PLUGINS=selftests.faults.compile.slow_both_paths"
+def faulted_python(tmp_path, *faults: str) -> str:
+    """A candidate "environment": this interpreter with the faults ("<suite>.<fault>",
+    selftests/faults/) loaded into its pytest."""
+    script = tmp_path / "faulted-python"
+    plugins = ",".join(f"selftests.faults.{fault}" for fault in faults)
+    script.write_text(f"#!/bin/sh\nexport PYTEST_PLUGINS={plugins}"
                       f"\nexec {sys.executable} \"$@\"\n")
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return str(script)
@@ -153,7 +207,7 @@ def test_the_same_stack_on_both_sides_regresses_nothing(tmp_path):
 @pytest.mark.slow
 def test_a_candidate_slower_on_both_paths_is_regressed_by_ab_while_the_ratio_gate_passes(
         tmp_path, run_suite):
-    slowed = slowed_python(tmp_path)
+    slowed = faulted_python(tmp_path, "compile.slow_both_paths")
     code, result, output = run_ab(tmp_path, slowed)
     verdicts = {c["name"]: c["verdict"] for c in result["cases"]}
     assert code != 0 and "pass" not in verdicts.values(), output  # never a pass
@@ -164,13 +218,14 @@ def test_a_candidate_slower_on_both_paths_is_regressed_by_ab_while_the_ratio_gat
     assert code == 1, output
     assert verdicts == {f"{CHECK} [eager]": "regressed", f"{CHECK} [compiled]": "regressed"}, \
         output
-    # The ratio measures the 20% fault: beyond the band (caught), and no more than the fault
-    # explains. On a shared host a neighbour can slow some processes and push the point
-    # past that (1.49 [1.23, 1.81] seen on the 2-vCPU cpu-avx512 host, 2026-12-02): what
-    # must hold is that the interval's low end stays within 1.35.
+    # The ratio measures the fault: beyond the band (caught), and of the fault's order. The
+    # 20% busy-wait measures 1.23-1.26 timed in one process (torch.utils.benchmark, cnn
+    # eager, 1 thread), but between processes on the 2-vCPU cpu-avx512 host ab read it as
+    # 1.37-1.49 (intervals up to [1.23, 1.81], 2026-12-02): a shared host slows whole
+    # processes, so a tight upper bound (1.35 was tried) fails clean code there. What must
+    # hold is that ab does not read a 20% fault as a doubling.
     ratios = [c["ratio"] for c in result["cases"]]
-    assert all(1 + policy.PERF_TOLERANCE["speedup"][0] < r for r in ratios), output
-    assert all(c["low"] < 1.35 for c in result["cases"]), output
+    assert all(1 + policy.PERF_TOLERANCE["speedup"][0] < r < 2 for r in ratios), output
     # The in-process gate, against a baseline the clean stack records here and now, passes
     # the same fault: eager/compiled did not move.
     baselines = tmp_path / "baselines"
@@ -179,6 +234,29 @@ def test_a_candidate_slower_on_both_paths_is_regressed_by_ab_while_the_ratio_gat
     faulted = run_suite(CASE, "--baselines-dir", str(baselines),
                         faults=("compile.slow_both_paths",))
     assert faulted.check("speedup")["verdict"] == "pass", faulted.output
+
+
+@pytest.mark.slow
+def test_ab_names_a_lost_fusion_and_a_new_op_with_no_clock_involved(tmp_path):
+    """The candidate stack loses one fusion and decomposes sqrt into pow
+    (selftests/faults/compile/): ab compares the compiler's counts of the two stacks."""
+    candidate = faulted_python(tmp_path, "compile.lose_a_fusion", "compile.new_aten_op")
+    code, result, output = run_ab(tmp_path, candidate, "suites/compile/test_counts.py",
+                                  "--", "-k", "cnn-cpu")
+    cases = {c["name"].split("#")[-1]: c for c in result["cases"]}
+    assert code == 1 and cases.keys() == {"graphs", "guards", "fx_nodes", "aten_nodes",
+                                          "kernels", "code_lines", "aten_ops"}, output
+    kernels, ops = cases.pop("kernels"), cases.pop("aten_ops")
+    base, candidate_kernels = kernels["base"][0], kernels["candidate"][0]
+    assert kernels["verdict"] == "regressed" and candidate_kernels > base, output
+    assert kernels["message"] == f"base {base:g}, candidate {candidate_kernels:g}, more " \
+        "than the base", output
+    assert ops["verdict"] == "regressed", output
+    assert ops["message"] == ("new in the candidate: aten.pow.Tensor_Scalar; lost: "
+                              "aten.sqrt.default"), output
+    cases.pop("code_lines")  # the lost fusion's kernel is code too
+    assert {c["verdict"] for c in cases.values()} == {"pass"}, output
+    assert "#kernels` | regressed |" in ab.markdown(result)
 
 
 @pytest.mark.parametrize("figure, device, expected", [

@@ -48,6 +48,18 @@ def test_same_fails_or_reports_a_change_as_the_suite_decides():
     assert judge.same("backend", "flash", "flash", WHERE, fails).verdict == "pass"
 
 
+def test_a_set_fails_on_a_new_member_and_reports_a_lost_one():
+    new = judge.no_new("aten_ops", {"aten.mm", "aten.pow"}, {"aten.mm", "aten.sqrt"}, WHERE,
+                       "see the lowering")
+    assert new.verdict == "fail"
+    assert new.message == ("aten_ops differ from the 2 recorded on profile 'cpu-test' "
+                           "(baselines/cpu-test/models.json) under torch 2.13.0: new: "
+                           "aten.pow; lost: aten.sqrt. see the lowering")
+    lost = judge.no_new("aten_ops", {"aten.mm"}, {"aten.mm", "aten.sqrt"}, WHERE)
+    assert lost.verdict == "changed" and lost.message.endswith("lost: aten.sqrt.")
+    assert judge.no_new("aten_ops", {"aten.mm"}, {"aten.mm"}, WHERE).verdict == "pass"
+
+
 @pytest.mark.parametrize("low,high,expected", [
     (0.70, 0.85, "regressed"), (0.85, 0.95, "inconclusive"), (0.92, 1.05, "pass"),
     (1.15, 1.30, "improved"),

@@ -5,11 +5,10 @@ must come out pass, inconclusive (the busy-machine rule) or not comparable (the
 calibration no longer matches): the machine changed, not the code."""
 
 import os
-import subprocess
-import sys
-from contextlib import contextmanager
 
 import pytest
+
+from selftests.support import co_runners
 
 pytestmark = pytest.mark.slow
 
@@ -23,19 +22,6 @@ TIMED = [
 # The recording refuses a timing taken while the machine was busy or in a slow phase of a
 # shared host (stackqual.perf): then there is no baseline to judge the loaded run against.
 NOT_RECORDED = "not recorded"
-
-
-@contextmanager
-def co_runners(count: int, limit_s: int = 600):
-    """`count` processes spinning on the CPUs; each also stops by itself after limit_s."""
-    spin = f"import time\nend = time.time() + {limit_s}\nwhile time.time() < end: pass"
-    procs = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(count)]
-    try:
-        yield
-    finally:
-        for proc in procs:
-            proc.kill()
-            proc.wait()
 
 
 def test_no_timed_check_is_regressed_on_a_loaded_machine(run_suite, tmp_path,

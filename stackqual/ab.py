@@ -7,23 +7,27 @@ kernel, oneDNN, cuBLAS) passes them all. `ab` times the same cases under two env
 
 1. Processes alternate base, candidate, candidate, base, base, candidate, ... (`--rounds`
    pairs): slow drift of the machine's speed falls on both sides alike. Each process runs
-   `<python> -m pytest -m timed` on the selection with an empty baselines folder, so every
-   timed check measures as it does in a run (stackqual.timing: interleaved rounds, fixed
-   threads, synchronised) and judges nothing; its run report keeps the absolute figures:
+   `<python> -m pytest -m "timed or counted"` on the selection with an empty baselines
+   folder, so every timed check measures as it does in a run (stackqual.timing:
+   interleaved rounds, fixed threads, synchronised) and every count counts, and nothing
+   is judged; its run report keeps the absolute figures:
    per speed check each path's median time per call, per compile time its CPU seconds, per
    rate its median.
 2. Per figure, the candidate/base ratio of its time from the pairs of adjacent processes,
    with the percentile-bootstrap interval of their median (stackqual.timing.ratio_interval,
    the in-process gates' statistic), judged by stackqual.timed with the band around 1
    that the same check's in-process gate uses (`policy.ab_tolerance`): regressed (the
-   whole interval above 1 + tolerance, on a
-   quiet machine), improved, pass, or inconclusive, each with its minimum detectable
+   whole interval above 1 + tolerance, on a quiet machine), improved, pass, or inconclusive, each with its minimum detectable
    change. A figure measured while other processes used more than
    `policy.BUSY_MACHINE_MAX` of the CPUs is never "regressed".
+3. Per exact count (a `counted` test's check, e.g. the kernels inductor generated), the
+   two stacks' counts, no clock involved (`judge_count`): regressed when the candidate's
+   exceeds the base's by more than the check's own tolerance, or a set of names gained
+   one; not judged when the processes of one side disagree.
 
 Output: `reports/ab-<profile>-<time>/` with ab.json (read by `stackqual compare --ab`),
 ab.md and each process's run report and log. Exit 0 nothing regressed and every figure
-judged; 1 a figure regressed; 2 some figure inconclusive or measured on one side only;
+judged; 1 a figure or count regressed; 2 some figure inconclusive or measured on one side only;
 3 a process broke (crashed, or its pytest could not run); 4 bad usage.
 """
 
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -40,10 +45,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import plugin, policy, profile, timed, timing, usage
-from .figures import Figure, figures
+from .figures import Count, Figure, counts, figures
+from .judge import MEMBERS
 
 SIDES = ("base", "candidate")
-EXIT_MEANING = {0: "no figure regressed", 1: "the candidate is slower",
+TIERS = "(timed or counted)"  # the tests each process runs (markers: stackqual.capabilities)
+EXIT_MEANING = {0: "no figure regressed", 1: "the candidate is slower or compiles to more",
                 2: "some figures could not be judged", 3: "a process broke", 4: "bad usage"}
 
 
@@ -71,7 +78,7 @@ def run_process(python: str, side: str, index: int, out: Path, repo: Path,
     empty.mkdir()
     cmd = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--baselines-dir",
            str(empty), "--report-dir", str(proc.folder), "--report-stream",
-           str(proc.folder / "stream.jsonl"), *plugin.narrowed(pytest_args, "timed")]
+           str(proc.folder / "stream.jsonl"), *plugin.narrowed(pytest_args, TIERS)]
     start = time.monotonic()
     with open(proc.folder / "pytest.log", "w") as log:
         done = subprocess.run(cmd, cwd=repo, stdout=log, stderr=subprocess.STDOUT,
@@ -136,19 +143,67 @@ def judge_case(name: str, base: dict[int, Figure], candidate: dict[int, Figure])
     return case
 
 
+def judge_count(name: str, base: dict[int, Count], candidate: dict[int, Count]) -> Case:
+    """An exact count of the two stacks, no clock involved: every process of a side must
+    have counted the same (else it is not exact, and not judged); the candidate's count
+    is regressed beyond the check's own tolerance above the base's, and a set of names
+    is regressed by any name the base's lacks (a lost name is "changed")."""
+    some = next(iter({**base, **candidate}.values()))
+    values = {"base": [base[k].value for k in sorted(base)],
+              "candidate": [candidate[k].value for k in sorted(candidate)]}
+    members = {side: [set(str(v).split(MEMBERS)) for v in vs] for side, vs in values.items()}
+    sizes = values if some.kind == "count" else {
+        side: [len(m) for m in ms] for side, ms in members.items()}
+    case = Case(name, some.suite, some.kind, [float(v) for v in sizes["base"]],
+                [float(v) for v in sizes["candidate"]], "inconclusive",
+                tolerance=some.tolerance)
+    missing = [side for side in SIDES if not values[side]]
+    varied = [f"{side} {sorted(set(map(str, vs)))}" for side, vs in values.items()
+              if len(set(map(str, vs))) > 1]
+    if missing or varied:
+        case.message = (f"counted on the {missing[0]} side by no process (their logs "
+                        "say why)" if missing else
+                        "not exact, the processes of a side disagree: " + "; ".join(varied))
+        return case
+    if some.kind == "set":
+        new = sorted(members["candidate"][0] - members["base"][0])
+        lost = sorted(members["base"][0] - members["candidate"][0])
+        case.verdict = "regressed" if new else ("changed" if lost else "pass")
+        case.message = "; ".join(part for part in (
+            f"new in the candidate: {', '.join(new)}" if new else "",
+            f"lost: {', '.join(lost)}" if lost else "") if part)
+        return case
+    b, c, tol = float(values["base"][0]), float(values["candidate"][0]), some.tolerance
+    ceiling = b * (1 + tol)
+    if b > 0:
+        case.ratio = case.low = case.high = round(c / b, 4)
+        case.detectable = round((math.floor(b * tol) + 1) / b, 4)
+    case.verdict = ("regressed" if c > ceiling else "improved" if c < b / (1 + tol)
+                    else "pass")
+    case.message = (f"base {b:g}, candidate {c:g}"
+                    + (", more than the base" + (f" +{tol:.0%} = {ceiling:.6g} (the check's "
+                                                  "own tolerance)" if tol else "")
+                       if case.verdict == "regressed" else ""))
+    return case
+
+
 def _range(values: list[float]) -> str:
     low, high = min(values), max(values)
     return f"{low:.4g}" if low == high else f"{low:.4g}-{high:.4g}"
 
 
 def judge_all(processes: list[Process]) -> list[Case]:
-    per_side: dict[str, dict[str, dict[int, Figure]]] = {side: {} for side in SIDES}
-    for p in processes:
-        for name, f in figures(p.report.get("checks", [])).items():
-            per_side[p.side].setdefault(name, {})[p.index] = f
-    names = sorted(set(per_side["base"]) | set(per_side["candidate"]))
-    return [judge_case(n, per_side["base"].get(n, {}), per_side["candidate"].get(n, {}))
-            for n in names]
+    """Every timed figure (judge_case) and every exact count (judge_count) of the runs."""
+    cases = []
+    for read, judge in ((figures, judge_case), (counts, judge_count)):
+        per_side: dict[str, dict[str, dict[int, Figure | Count]]] = {s: {} for s in SIDES}
+        for p in processes:
+            for name, f in read(p.report.get("checks", [])).items():
+                per_side[p.side].setdefault(name, {})[p.index] = f
+        names = sorted(set(per_side["base"]) | set(per_side["candidate"]))
+        cases += [judge(n, per_side["base"].get(n, {}), per_side["candidate"].get(n, {}))
+                  for n in names]
+    return cases
 
 
 def verdict(processes: list[Process], cases: list[Case]) -> int:
@@ -172,13 +227,14 @@ def markdown(result: dict) -> str:
     for p in result["processes"]:
         if p["broke"]:
             lines.append(f"- BROKE: {p['broke']}")
-    lines += ["", "| figure | verdict | candidate/base time | band | base | candidate | "
+    lines += ["", "| figure | verdict | candidate/base | band | base | candidate | "
               "would catch |", "|---|---|---|---|---|---|---|"]
     for c in sorted(cases, key=lambda c: (c["verdict"] != "regressed", c["name"])):
-        interval = ("" if c["ratio"] is None else
-                    f"{c['ratio']:.3f} [{c['low']:.3f}, {c['high']:.3f}]")
-        unit = "s" if c["unit"] == "s" else f" {c['unit']}"
-        band = "" if c["tolerance"] is None else f"+{c['tolerance']:.0%}"
+        interval = ("" if c["ratio"] is None else f"{c['ratio']:.3f}" if c["unit"] == "count"
+                    else f"{c['ratio']:.3f} [{c['low']:.3f}, {c['high']:.3f}]")
+        unit = {"s": "s", "count": "", "set": " names"}.get(c["unit"], f" {c['unit']}")
+        band = ("no new name" if c["unit"] == "set" else
+                "" if c["tolerance"] is None else f"+{c['tolerance']:.0%}")
         lines.append(f"| `{c['name']}` | {c['verdict']} | {interval} | {band} | "
                      f"{_range(c['base']) if c['base'] else '-'}{unit} | "
                      f"{_range(c['candidate']) if c['candidate'] else '-'}{unit} | "
@@ -195,8 +251,8 @@ def parser() -> argparse.ArgumentParser:
         prog="stackqual ab", description=__doc__,
         epilog="exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_MEANING.items())
                + ". TESTS (default: `suites`) and the arguments after `--` go to each "
-                 "process's pytest; its -m is narrowed to the timed tests (`-m \"timed and "
-                 "(EXPR)\"`).")
+                 "process's pytest; its -m is narrowed to the timed and counted tests (`-m "
+                 f"\"{TIERS} and (EXPR)\"`).")
     p.add_argument("tests", nargs="*", metavar="TESTS",
                    help="test paths or node ids to time (default: suites)")
     p.add_argument("--base", required=True, metavar="PYTHON",

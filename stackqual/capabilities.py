@@ -18,7 +18,9 @@ MARKERS = (
     "whole_node: needs every GPU of the node at once (the interconnect); `stackqual qualify "
     "--each-gpu` runs these once, with all the node's GPUs visible",
     "timed: set on every test that uses the `perf` fixture (a timed check); `stackqual ab` "
-    "runs `-m timed`",
+    "runs `-m \"timed or counted\"`",
+    "counted: a test that gates exact counts (details kind \"count\" or \"set\"; e.g. the "
+    "kernels inductor generates), set by its suite; `stackqual ab` compares them too",
 )
 
 

@@ -1,6 +1,8 @@
 """The absolute figures a run's timed checks measured, whatever their verdict: for each
 speed check (stackqual.perf.speed) each path's median time per call, for a time
-(perf.time) its fastest sample, for a rate (perf.rate) its median.
+(perf.time) its fastest sample, for a rate (perf.rate) its median. And the exact counts a
+run measured (`Count`: a check whose details say its kind is "count", or "set" for a set
+of names), which need no clock.
 
 A timed check is gated as a ratio or against its own profile's baseline; the figures behind
 it are what two stacks (`stackqual ab`) or many nodes (`stackqual fleet`) are compared on.
@@ -53,4 +55,27 @@ def figures(checks: list[dict]) -> dict[str, Figure]:
             found[c["check_id"]] = Figure(c["check_id"], c["suite"],
                                           statistics.median(d["rates"]), d.get("unit", ""),
                                           busy, device)
+    return found
+
+
+@dataclass(frozen=True)
+class Count:
+    """One exact count of one run: a number that must not grow by more than `tolerance`
+    (a fraction), or (kind "set") names joined by stackqual.judge.MEMBERS that must gain
+    no member."""
+    name: str  # the check id
+    suite: str
+    kind: str  # "count" or "set"
+    value: float | str
+    tolerance: float = 0.0
+
+
+def counts(checks: list[dict]) -> dict[str, Count]:
+    """name -> Count for every exact count in `checks`, whatever its verdict."""
+    found = {}
+    for c in checks:
+        d = c.get("details") or {}
+        if d.get("kind") in ("count", "set") and c.get("measured") is not None:
+            found[c["check_id"]] = Count(c["check_id"], c["suite"], d["kind"], c["measured"],
+                                         float(d.get("tolerance") or 0.0))
     return found

@@ -5,9 +5,9 @@ source of the expectation. Two kinds of gate:
 
 - `require` (and `require_close` for fp64 parity): a policy check (a bound from a policy
   table or a rule); fails when violated.
-- `against_baseline` and its three shapes (`at_least_baseline`, `at_most_baseline`,
-  `same_as_baseline`; stackqual.perf adds the timed ones): compares with this profile's
-  recorded value by a pure rule of stackqual.judge. Without a baseline the value is
+- `against_baseline` and its four shapes (`at_least_baseline`, `at_most_baseline`,
+  `same_as_baseline`, `no_new_members`; stackqual.perf adds the timed ones): compares with
+  this profile's recorded value by a pure rule of stackqual.judge. Without a baseline the value is
   reported and the test skips with the command that records one; with --update-baselines
   the value is staged for writing instead.
 """
@@ -140,6 +140,16 @@ class Gate:
         "changed" (in the summary and the report) and the test passes."""
         self.against_baseline(metric, value, kind="", decide=lambda baseline: judge.same(
             metric, value, baseline, self.where(), fails, explain))
+
+    def no_new_members(self, metric: str, value, *, explain: str = "") -> None:
+        """A set of names (the aten ops a graph calls) that must gain no member
+        (judge.no_new); recorded as one string, sorted and joined by judge.MEMBERS, with
+        details kind "set" (stackqual.figures.counts)."""
+        joined = judge.MEMBERS.join(sorted(value))
+        self.against_baseline(metric, joined, kind="", details={"kind": "set"},
+                              decide=lambda baseline: judge.no_new(
+                                  metric, set(value), set(str(baseline).split(judge.MEMBERS)),
+                                  self.where(), explain))
 
     def at_least_baseline(self, metric: str, value: float, *, low: float, high: float,
                           explain: str = "", details: dict | None = None) -> None:

@@ -18,6 +18,9 @@ The private APIs the harness relies on (keep this list true;
   default extension's whole-folder discovery);
 - `torch._dynamo` internals: `utils.counters`, `testing.CompileCounter*`,
   `exc.FailOnRecompileLimitHit`, `config.recompile_limit` (suites/compile);
+- the compiler's counters: `torch._dynamo.utils.get_compilation_metrics`, and in
+  `torch._inductor`: `compile_fx.compile_fx`/`compile_fx_inner`, `metrics`,
+  `utils.run_and_get_code` (suites/compile/counts.py);
 - `torch._fused_sdp_choice` (suites/attention/backends.py);
 - `torch.distributed._tools.mem_tracker.MemTracker` (suites/models/cost.py).
 

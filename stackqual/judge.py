@@ -93,3 +93,20 @@ def same(metric: str, value, baseline, where: Where, fails: Callable[[object, ob
                f"under {where.stack or 'an unknown stack'} is {baseline!r} ({where.path}). "
                f"{explain}").rstrip()
     return Verdict("fail" if fails(baseline, value) else "changed", message)
+
+
+MEMBERS = ", "  # how a set of names is written as one value
+
+
+def no_new(metric: str, value: set, baseline: set, where: Where, explain: str = "") -> Verdict:
+    """A set that must gain no member (the ops a compiled graph calls): a member the
+    baseline lacks fails, naming it; a member lost is "changed" (reported, not failed)."""
+    new, lost = sorted(value - baseline), sorted(baseline - value)
+    diff = "; ".join(part for part in (
+        f"new: {', '.join(new)}" if new else "", f"lost: {', '.join(lost)}" if lost else "")
+        if part)
+    if not diff:
+        return Verdict("pass")
+    message = (f"{metric} differ from the {len(baseline)} recorded {where} under "
+               f"{where.stack or 'an unknown stack'}: {diff}. {explain}").rstrip()
+    return Verdict("fail" if new else "changed", message)

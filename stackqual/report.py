@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import calibration, plots
+from .judge import MEMBERS
 
 # pass: within bound / equal to baseline. fail: the gate fired. improved: better than the
 # baseline (consider re-recording). no-baseline: measured, not compared (profile has none).
@@ -226,6 +227,26 @@ class RunReport:
                 lines.append(f"| `{c.check_id}` | {_fmt(c.measured)} s ({d.get('what', '')}) | "
                              f"{samples} | {load} | {_fmt(c.expected)} | {c.verdict} | "
                              f"{_detectable(d)} |")
+
+        counts = [c for c in self.checks if c.details.get("kind") in ("count", "set")]
+        if counts:
+            lines += ["", "## Counts", "", "Exact counts (no clock): judged on any machine of "
+                      "the profile. A number fails beyond its band above the baseline; a set "
+                      "fails on a name the baseline lacks.", "",
+                      "| check | measured | baseline | band | smallest growth caught | "
+                      "verdict |", "|---|---|---|---|---|---|"]
+            for c in counts:
+                d = c.details
+                band = ("no new name" if d["kind"] == "set" else
+                        f"+{d.get('tolerance', 0):.0%}")
+                caught = d.get("min_detectable_change")
+                caught = "" if caught is None else (
+                    f"{caught} ({caught / c.expected:.1%})" if c.expected else f"{caught}")
+                measured, expected = ((f"{len(str(v).split(MEMBERS))} names" if v else v)
+                                      if d["kind"] == "set" else _fmt(v)
+                                      for v in (c.measured, c.expected))
+                lines.append(f"| `{c.check_id}` | {measured} | {expected} | {band} | "
+                             f"{caught} | {c.verdict} |")
 
         incomparable = [c for c in self.checks if c.verdict == "not-comparable"]
         if self.calibrations or incomparable:

@@ -19,14 +19,18 @@
     stackqual ab --base PYTHON --candidate PYTHON [--rounds N] [TESTS] [-- PYTEST ARGS]
                                          the two stacks (two environments' interpreters)
                                          timed against each other on this machine, in
-                                         alternating processes; exit 1 when the candidate
-                                         is slower (`stackqual ab --help`)
+                                         alternating processes, and their compiler counts;
+                                         exit 1 when the candidate is slower or compiles to
+                                         more (`stackqual ab --help`)
     stackqual compare BASE CANDIDATE --ab AB
                                          the same, with ab's figures in the comparison
     stackqual accept BASE CANDIDATE --reason TEXT [-- PYTEST ARGS...]
                                          after review: record the installed (candidate) stack's
                                          baselines and snapshots on this machine and append the
                                          comparison and the reason to baselines/CHANGELOG.md
+
+Every command exits with one of stackqual.exits.Exit: 0 ok, 1 failed, 2 not judged, 3 the
+run broke, 4 bad usage, 70 an internal error (a traceback, never a verdict).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import usage
+from . import exits, usage
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -247,6 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # what a framework printed may not be UTF-8
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    try:
+        return run(argv)
+    except Exception as e:  # a traceback is never read as a verdict (stackqual.exits)
+        return exits.internal_error(argv[0] if argv else "", e)
+
+
+def run(argv: list[str]) -> int:
     if argv and argv[0] in OWN_PARSERS:
         return delegate(argv[0], argv[1:])
     parser = usage.Parser(prog="stackqual", description=__doc__)

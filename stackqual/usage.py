@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-USAGE_ERROR = 4
+from .exits import Exit
+
+USAGE_ERROR = Exit.USAGE
 
 
 class Parser(argparse.ArgumentParser):

@@ -429,6 +429,16 @@ def pytest_report_header(config):
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    """An interrupted or failed --snapshot-update run prunes no snapshot: syrupy (at its
+    own session finish, after this) would delete as "unused" the snapshots of every test
+    that did not run; its --snapshot-no-cleanup option is set for it."""
+    if exitstatus != pytest.ExitCode.OK and getattr(session.config.option,
+                                                     "update_snapshots", False):
+        session.config.option.no_cleanup = True
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
     """Every collected case, before -k/-m deselect any, so that a recorded key no test
     produces any more can be told from one this run merely did not select. A file named

@@ -36,10 +36,13 @@ run broke, 4 bad usage, 70 an internal error (a traceback, never a verdict).
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import io
 import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from . import exits, usage
@@ -146,7 +149,9 @@ def compare_reports(base: str, candidate: str, json_path: str | None,
 def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> int:
     """Record the reviewed candidate: its stack must be the one installed here, the suites
     run with --update-baselines --snapshot-update (timings are not recorded from a busy
-    machine: stackqual.perf), and only when that run passes is the CHANGELOG appended."""
+    machine: stackqual.perf) into a copy of the baselines folder, and only when that run
+    passes are the changed files published and the CHANGELOG appended. An interrupted or
+    failed run changes no baseline and prunes no snapshot (stackqual.active)."""
 
     from . import profile
     from .gate import shown
@@ -173,15 +178,66 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
               f"({result.candidate}): {'; '.join(moved)}. Install the candidate's stack, or "
               "compare a report of this one", file=sys.stderr)
         return 4
-    code = run_suites(["--update-baselines", "--snapshot-update", *pytest_args])
-    if code != 0:
-        print(f"stackqual accept: the recording run exited {code}; nothing was appended to "
-              "the CHANGELOG (what it did write is listed above)", file=sys.stderr)
-        return code
-    changelog = baselines_dir(pytest_args) / "CHANGELOG.md"
+    target = baselines_dir(pytest_args)
+    with tempfile.TemporaryDirectory(prefix="stackqual-accept-") as staging:
+        staged = Path(staging) / "baselines"
+        if target.is_dir():
+            shutil.copytree(target, staged)
+        code = run_suites(["--update-baselines", "--snapshot-update",
+                           *with_option(pytest_args, "--baselines-dir", str(staged))])
+        if code != 0:
+            print(f"stackqual accept: the recording run exited {code} (pytest); {shown(target)}"
+                  " is as it was and nothing was appended to its CHANGELOG. Snapshots it "
+                  "wrote for tests that ran are listed above; none was pruned",
+                  file=sys.stderr)
+            return PYTEST_EXITS.get(code, exits.Exit.BROKE)
+        published = publish(staged, target)
+    changelog = target / "CHANGELOG.md"
     append_changelog(changelog, changelog_entry(result, reason, here))
-    print(f"stackqual accept: recorded; {shown(changelog)} appended")
+    print(f"stackqual accept: recorded {len(published)} baseline files into {shown(target)}; "
+          f"{shown(changelog)} appended")
     return 0
+
+
+# What a failed recording run's pytest exit says, in the commands' table (stackqual.exits).
+PYTEST_EXITS = {1: exits.Exit.FAILED, 2: exits.Exit.BROKE, 3: exits.Exit.INTERNAL,
+                4: exits.Exit.USAGE, 5: exits.Exit.NOT_JUDGED}
+
+
+def with_option(pytest_args: list[str], name: str, value: str) -> list[str]:
+    """The pytest arguments with option `name` set to `value` (replacing `--name V` or
+    `--name=V`)."""
+    args, skip = [], False
+    for i, arg in enumerate(pytest_args):
+        if skip:
+            skip = False
+        elif arg == name and i + 1 < len(pytest_args):
+            skip = True
+        elif not arg.startswith(f"{name}="):
+            args.append(arg)
+    return [*args, name, value]
+
+
+def publish(staged: Path, target: Path) -> list[Path]:
+    """Every file of the staged baselines folder that is new or differs from `target`'s,
+    moved into `target` under its lock, each atomically. An accept records into a copy
+    (stackqual.cli.accept) and publishes only when its whole run passed, so an interrupted
+    or failed one leaves `target` as it was, never a partial set under a new fingerprint."""
+    from .baselines import LOCK_NAME, locked
+
+    published = []
+    with locked(target):
+        for source in sorted(p for p in staged.rglob("*") if p.is_file()):
+            dest = target / source.relative_to(staged)
+            if source.name == LOCK_NAME or (dest.is_file() and filecmp.cmp(source, dest,
+                                                                             shallow=False)):
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            partial = dest.with_name(f".{dest.name}.{os.getpid()}")
+            shutil.copy2(source, partial)
+            os.replace(partial, dest)
+            published.append(dest)
+    return published
 
 
 def append_changelog(changelog: Path, entry: str) -> None:

@@ -1,6 +1,7 @@
 """Helpers of the self-tests: the repository root, spinning for a known time, processes
-that load the machine, a child environment without this run's network guard, a made-up steady calibration, and runs of
-the real suites in fresh processes with fault plugins (selftests/faults/)."""
+that load the machine, a child environment without this run's network guard, a made-up
+steady calibration, and runs of the real suites in fresh processes with fault plugins
+(selftests/faults/)."""
 
 import json
 import os

@@ -17,9 +17,9 @@ kernel, oneDNN, cuBLAS) passes them all. `ab` times the same cases under two env
    with the percentile-bootstrap interval of their median (stackqual.timing.ratio_interval,
    the in-process gates' statistic), judged by stackqual.timed with the band around 1
    that the same check's in-process gate uses (`policy.ab_tolerance`): regressed (the
-   whole interval above 1 + tolerance, on a quiet machine), improved, pass, or inconclusive, each with its minimum detectable
-   change. A figure measured while other processes used more than
-   `policy.BUSY_MACHINE_MAX` of the CPUs is never "regressed".
+   whole interval above 1 + tolerance, on a quiet machine), improved, pass, or
+   inconclusive, each with its minimum detectable change. A figure measured while other
+   processes used more than `policy.BUSY_MACHINE_MAX` of the CPUs is never "regressed".
 3. Per exact count (a `counted` test's check, e.g. the kernels inductor generated), the
    two stacks' counts, no clock involved (`judge_count`): regressed when the candidate's
    exceeds the base's by more than the check's own tolerance, or a set of names gained
@@ -27,8 +27,8 @@ kernel, oneDNN, cuBLAS) passes them all. `ab` times the same cases under two env
 
 Output: `reports/ab-<profile>-<time>/` with ab.json (read by `stackqual compare --ab`),
 ab.md and each process's run report and log. Exit 0 nothing regressed and every figure
-judged; 1 a figure or count regressed; 2 some figure inconclusive or measured on one side only;
-3 a process broke (crashed, or its pytest could not run); 4 bad usage.
+judged; 1 a figure or count regressed; 2 some figure inconclusive or measured on one side
+only; 3 a process broke (crashed, or its pytest could not run); 4 bad usage.
 """
 
 from __future__ import annotations

@@ -104,8 +104,21 @@ def test_same_figures_pass_and_a_slower_candidate_regresses():
     assert "would have caught a slowdown of" in same.message
     slower = ab.judge_case("f", base, by_process(figure(1.20), figure(1.23), figure(1.18)))
     assert slower.verdict == "regressed", slower.message
-    assert "candidate/base time = 1.2" in slower.message
+    assert "candidate/base time = 1.199 [1.182, 1.217] (95% t-interval over 3 pairs" \
+        in slower.message
     assert "PERF_TOLERANCE['speedup']" in slower.message
+
+
+def test_one_slow_process_in_two_pairs_is_not_a_regression():
+    """Defect: the same stack on both sides, one candidate process 59% slower (a neighbour
+    on the CI machine, 2026-12-02), was "regressed" [1.116, 1.594]: a percentile bootstrap
+    of two ratios is their range. The t interval of the same pairs decides nothing."""
+    base = by_process(figure(0.0007422164), figure(0.0007525754))
+    slow_once = ab.judge_case("f", base, by_process(figure(0.0008286604),
+                                                    figure(0.0011998772)))
+    assert slow_once.verdict == "inconclusive", slow_once.message
+    assert (slow_once.low, slow_once.high) == pytest.approx((0.139, 12.832), abs=1e-3)
+    assert "95% t-interval over 2 pairs of processes" in slow_once.message
 
 
 def test_a_rate_that_drops_is_a_slower_candidate():
@@ -173,7 +186,7 @@ def test_bad_usage_is_exit_4(tmp_path):
 
 # -- real runs: the same stack twice, and a stack slower on both paths ----------------------
 
-def run_ab(tmp_path, candidate: str, *selection: str, rounds: int = 2
+def run_ab(tmp_path, candidate: str, *selection: str, rounds: int = 3
            ) -> tuple[int, dict, str]:
     out = tmp_path / "reports"
     proc = subprocess.run(
@@ -213,7 +226,7 @@ def test_a_candidate_slower_on_both_paths_is_regressed_by_ab_while_the_ratio_gat
     assert code != 0 and "pass" not in verdicts.values(), output  # never a pass
     if code == 2 and set(verdicts.values()) == {"inconclusive"}:
         pytest.skip("this machine's process-to-process noise was wider than the 20% fault "
-                    f"over two pairs (an honest inconclusive, exit 2, never a pass): "
+                    f"over three pairs (an honest inconclusive, exit 2, never a pass): "
                     f"{[c['message'] for c in result['cases']]}; rerun on a quiet machine")
     assert code == 1, output
     assert verdicts == {f"{CHECK} [eager]": "regressed", f"{CHECK} [compiled]": "regressed"}, \

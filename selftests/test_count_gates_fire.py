@@ -1,5 +1,6 @@
-"""The compiler-count gates (suites/compile/test_counts.py) fire on the faults they exist
-to catch and on nothing else, on a loaded machine (one spinning process per CPU), against
+"""The count gates fire on the faults they exist to catch and on nothing else: the
+compiler's counts (suites/compile/test_counts.py) and the instructions per call
+(test_instructions.py), on a loaded machine (one spinning process per CPU), against
 baselines a clean run records here and now: a lost fusion is one more kernel, a changed
 decomposition a new aten op; clean code passes every count, also where the baselines were
 recorded on a machine of another CPU model (the counts carry no calibration to mismatch)."""
@@ -9,7 +10,7 @@ import os
 
 import pytest
 
-from selftests.support import co_runners
+from selftests.support import REPO, co_runners
 from suites.compile import counts, policy
 
 pytestmark = pytest.mark.filterwarnings("ignore:dynamo_pgo force disabled:UserWarning")
@@ -58,3 +59,30 @@ def test_count_gates_fire_on_their_faults_and_pass_clean_code_on_a_loaded_machin
         clean = run_suite(*COUNTS, *at)
     assert clean.returncode == 0, clean.output
     assert verdicts(clean) == dict.fromkeys(METRICS, "pass"), clean.output
+
+
+INSTRUCTIONS = ("suites/compile/test_instructions.py", "-k", "mlp")
+HEAVIER_WRAPPER = REPO / "selftests" / "faults" / "compile" / "heavier_wrapper"
+
+
+@pytest.mark.slow
+def test_the_instruction_gate_catches_a_heavier_compiled_wrapper_on_a_loaded_machine(
+        run_suite, tmp_path):
+    at = ("--baselines-dir", str(tmp_path / "baselines"))
+    with co_runners(os.cpu_count() or 1):
+        recorded = run_suite(*INSTRUCTIONS, *at, "--update-baselines")
+        if recorded.report["outcomes"].get("skipped"):
+            pytest.skip(f"the instruction counts were not measured here: "
+                        f"{recorded.output.splitlines()[-1]}")
+        assert recorded.returncode == 0, recorded.output
+        heavier = run_suite(*INSTRUCTIONS, *at, env={"PYTHONPATH": str(HEAVIER_WRAPPER)})
+    verdicts = {c["check_id"].split("[")[1].split("]")[0]: c for c in heavier.report["checks"]
+                if c["metric"] == "instructions_per_call"}
+    assert heavier.returncode == 1, heavier.output
+    assert verdicts["mlp-cpu-eager"]["verdict"] == "pass", heavier.output  # clean code
+    compiled = verdicts["mlp-cpu-compiled"]
+    assert compiled["verdict"] == "fail", heavier.output
+    growth = compiled["measured"] / compiled["expected"] - 1
+    assert 0.05 < growth < 0.2, heavier.output  # the fault's ~10%, beyond the 1% band
+    assert (f"instructions_per_call = {compiled['measured']}, more than the baseline "
+            f"{compiled['expected']} +2% = ") in heavier.output

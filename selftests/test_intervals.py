@@ -33,3 +33,16 @@ def test_the_binomial_interval_is_clopper_pearson(k, n):
 def test_a_count_outside_its_trials_is_refused():
     with pytest.raises(ValueError, match="0 <= k <= n"):
         intervals.clopper_pearson(11, 10)
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 5, 10, 29, 30, 31, 40, 100, 1000])
+def test_the_t_quantile_is_scipys(df):
+    assert intervals.t_975(df) == pytest.approx(stats.t.ppf(0.975, df), abs=1.5e-3)
+
+
+@pytest.mark.parametrize("sample", [[0.18, 0.19], [0.11, 0.46, 0.3], [1.0, 1.2, 0.9, 1.1]])
+def test_the_t_interval_is_scipys(sample):
+    mean, low, high = intervals.t_interval(sample)
+    expected = stats.t.interval(0.95, len(sample) - 1, loc=np.mean(sample),
+                                scale=stats.sem(sample))
+    assert (low, high) == pytest.approx(expected, abs=2e-3 * (high - low))

@@ -199,8 +199,12 @@ def test_a_first_run_killed_midway_keeps_the_baselines_of_every_check_that_passe
                           if e.get("event") == "test" and e["outcome"] == "passed"]
         pids = [pid for pid in processes_naming("--report-stream")
                 if "attention" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
-        assert len(passed) >= 3 and pids, "the dispatch table never ran: " + (
-            script.communicate()[0] if script.poll() is not None else "")
+        said = script.communicate()[0] if script.poll() is not None else ""
+        if not passed and "health: machine quiet: not-judged: machine busy" in said:
+            pytest.skip("qualify's health check found the machine busy and ran no suite (an "
+                        "honest not judged, exit 2), so nothing could be killed midway; rerun "
+                        f"on a quiet machine: {said.splitlines()[2:3]}")
+        assert len(passed) >= 3 and pids, "the dispatch table never ran: " + said
         for pid in pids:
             os.kill(pid, signal.SIGKILL)  # the attention suite's pytest, midway
         time.sleep(1)

@@ -7,23 +7,24 @@ kernel, oneDNN, cuBLAS) passes them all. `ab` times the same cases under two env
 
 1. Processes alternate base, candidate, candidate, base, base, candidate, ... (`--rounds`
    pairs): slow drift of the machine's speed falls on both sides alike. Each process runs
-   `<python> -m pytest -m "timed or counted"` on the selection with an empty baselines
-   folder, so every timed check measures as it does in a run (stackqual.timing:
-   interleaved rounds, fixed threads, synchronised) and every count counts, and nothing
-   is judged; its run report keeps the absolute figures:
+   `<python> -m pytest -m timed` on the selection with an empty baselines folder (the
+   first of each side `-m "timed or counted"`), so every timed check measures as it does
+   in a run (stackqual.timing: interleaved rounds, fixed threads, synchronised) and every
+   count counts, and nothing is judged; its run report keeps the absolute figures:
    per speed check each path's median time per call, per compile time its CPU seconds, per
    rate its median.
-2. Per figure, the candidate/base ratio of its time from the pairs of adjacent processes,
-   with the percentile-bootstrap interval of their median (stackqual.timing.ratio_interval,
-   the in-process gates' statistic), judged by stackqual.timed with the band around 1
+2. Per figure, the candidate/base ratio of its time from the pairs of adjacent processes:
+   their geometric mean with its 95% Student's t interval (`pairs_interval`; each pair of
+   processes is one sample, and there are few), judged by stackqual.timed with the band
+   around 1
    that the same check's in-process gate uses (`policy.ab_tolerance`): regressed (the
    whole interval above 1 + tolerance, on a quiet machine), improved, pass, or
    inconclusive, each with its minimum detectable change. A figure measured while other
    processes used more than `policy.BUSY_MACHINE_MAX` of the CPUs is never "regressed".
-3. Per exact count (a `counted` test's check, e.g. the kernels inductor generated), the
-   two stacks' counts, no clock involved (`judge_count`): regressed when the candidate's
-   exceeds the base's by more than the check's own tolerance, or a set of names gained
-   one; not judged when the processes of one side disagree.
+3. Per exact count (a `counted` test's check: the kernels inductor generated, the
+   instructions per call), the two stacks' counts, no clock involved (`judge_count`):
+   regressed when the candidate's exceeds the base's by more than the check's own
+   tolerance, or a set of names gained one.
 
 Output: `reports/ab-<profile>-<time>/` with ab.json (read by `stackqual compare --ab`),
 ab.md and each process's run report and log. Exit 0 nothing regressed and every figure
@@ -44,12 +45,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import plugin, policy, profile, timed, timing, usage
+import numpy as np
+
+from . import intervals, plugin, policy, profile, timed, usage
 from .figures import Count, Figure, counts, figures
 from .judge import MEMBERS
 
 SIDES = ("base", "candidate")
-TIERS = "(timed or counted)"  # the tests each process runs (markers: stackqual.capabilities)
+# The tests each side's first process runs; the others run the timed ones only: a count is
+# exact (the suites measure that), so one process per side counts it (markers:
+# stackqual.capabilities).
+TIERS = "(timed or counted)"
 EXIT_MEANING = {0: "no figure regressed", 1: "the candidate is slower or compiles to more",
                 2: "some figures could not be judged", 3: "a process broke", 4: "bad usage"}
 
@@ -78,7 +84,8 @@ def run_process(python: str, side: str, index: int, out: Path, repo: Path,
     empty.mkdir()
     cmd = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--baselines-dir",
            str(empty), "--report-dir", str(proc.folder), "--report-stream",
-           str(proc.folder / "stream.jsonl"), *plugin.narrowed(pytest_args, TIERS)]
+           str(proc.folder / "stream.jsonl"),
+           *plugin.narrowed(pytest_args, TIERS if index == 1 else "timed")]
     start = time.monotonic()
     with open(proc.folder / "pytest.log", "w") as log:
         done = subprocess.run(cmd, cwd=repo, stdout=log, stderr=subprocess.STDOUT,
@@ -87,7 +94,11 @@ def run_process(python: str, side: str, index: int, out: Path, repo: Path,
     reports = sorted(proc.folder.glob("stackqual-*.json"))
     if reports:
         proc.report = json.loads(reports[-1].read_text())
-    if done.returncode < 0 or done.returncode in (2, 3, 4) or not reports:
+    # pytest's exit 5 without a report: nothing was selected (a later process of a side
+    # whose selection has only counted tests), not a broken process.
+    selected_nothing = done.returncode == 5 and not reports
+    if done.returncode < 0 or done.returncode in (2, 3, 4) or not (reports or
+                                                                  selected_nothing):
         tail = (proc.folder / "pytest.log").read_text(errors="replace").strip()
         proc.broke = (f"{side} process {index} ({python}) exited {done.returncode}"
                       + ("" if reports else " without a run report")
@@ -124,15 +135,14 @@ def judge_case(name: str, base: dict[int, Figure], candidate: dict[int, Figure])
                         "pairs (the processes' logs say why a figure is missing)")
         return case
     base, candidate = [base[k] for k in paired], [candidate[k] for k in paired]
-    ratio, low, high = timing.ratio_interval([f.seconds for f in candidate],
-                                             [f.seconds for f in base])
+    ratio, low, high = pairs_interval([f.seconds for f in candidate], [f.seconds for f in base])
     busy = [f.others_busy for f in (*base, *candidate) if f.others_busy is not None]
     tol, source = policy.ab_tolerance(name, some.device)
     case.tolerance = tol
     shown = "s" if some.unit == "s" else f" {some.unit}"
     m = timed.Measured(
         round(ratio, 4), low, high,
-        f"candidate/base time = {ratio:.3f} [{low:.3f}, {high:.3f}] (95% interval over "
+        f"candidate/base time = {ratio:.3f} [{low:.3f}, {high:.3f}] (95% t-interval over "
         f"{len(base)} pairs of processes; base {_range(case.base)}{shown}, candidate "
         f"{_range(case.candidate)}{shown})", max(busy) if busy else None)
     band = timed.Band(1.0, tol, higher_is_better=False, source=source)
@@ -143,11 +153,25 @@ def judge_case(name: str, base: dict[int, Figure], candidate: dict[int, Figure])
     return case
 
 
+def pairs_interval(candidate_s: list[float], base_s: list[float]) -> tuple[float, float,
+                                                                          float]:
+    """The geometric mean of the pairs' candidate/base time ratios and its 95% Student's t
+    interval (on the log ratios: symmetric in the two sides). A process is one sample: a
+    neighbour that slows one whole process moves one ratio, and with 2 or 3 pairs a
+    percentile bootstrap is the ratios' range, which covers their median with probability
+    50% or 75% (1 - 2 * 0.5^n), not 95%. Measured on the CI machine (2026-12-02): the
+    same stack on both sides, 2 pairs, one candidate process 59% slower (ratios 1.116 and
+    1.594) was "regressed" as [1.116, 1.594]; its t-interval is [0.14, 12.8]."""
+    logs = np.log(np.asarray(candidate_s, dtype=float) / np.asarray(base_s, dtype=float))
+    mean, low, high = intervals.t_interval(logs)
+    return float(np.exp(mean)), float(np.exp(low)), float(np.exp(high))
+
+
 def judge_count(name: str, base: dict[int, Count], candidate: dict[int, Count]) -> Case:
-    """An exact count of the two stacks, no clock involved: every process of a side must
-    have counted the same (else it is not exact, and not judged); the candidate's count
-    is regressed beyond the check's own tolerance above the base's, and a set of names
-    is regressed by any name the base's lacks (a lost name is "changed")."""
+    """An exact count of the two stacks, no clock involved (one process of each side counts
+    it; should several, they must agree, else it is not judged): the candidate's count is
+    regressed beyond the check's own tolerance above the base's, and a set of names is
+    regressed by any name the base's lacks (a lost name is "changed")."""
     some = next(iter({**base, **candidate}.values()))
     values = {"base": [base[k].value for k in sorted(base)],
               "candidate": [candidate[k].value for k in sorted(candidate)]}
@@ -251,8 +275,9 @@ def parser() -> argparse.ArgumentParser:
         prog="stackqual ab", description=__doc__,
         epilog="exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_MEANING.items())
                + ". TESTS (default: `suites`) and the arguments after `--` go to each "
-                 "process's pytest; its -m is narrowed to the timed and counted tests (`-m "
-                 f"\"{TIERS} and (EXPR)\"`).")
+                 "process's pytest; its -m is narrowed to the timed tests, and in the first "
+                 f"process of each side to the counted ones too (`-m \"{TIERS} and "
+                 "(EXPR)\"`).")
     p.add_argument("tests", nargs="*", metavar="TESTS",
                    help="test paths or node ids to time (default: suites)")
     p.add_argument("--base", required=True, metavar="PYTHON",

@@ -20,7 +20,8 @@ MARKERS = (
     "timed: set on every test that uses the `perf` fixture (a timed check); `stackqual ab` "
     "runs `-m \"timed or counted\"`",
     "counted: a test that gates exact counts (details kind \"count\" or \"set\"; e.g. the "
-    "kernels inductor generates), set by its suite; `stackqual ab` compares them too",
+    "kernels inductor generates), set by its suite; `stackqual ab` compares them too, "
+    "counted by one process of each side",
 )
 
 

@@ -1,4 +1,4 @@
-"""The two confidence intervals the gates use, on numpy and torch alone.
+"""The confidence intervals the gates use, on numpy and torch alone.
 
 A node's own image often has no scipy, and nothing can be installed there, so the harness
 computes these itself; where scipy is installed, the self-tests check both against it
@@ -9,7 +9,11 @@ computes these itself; where scipy is installed, the self-tests check both again
   same percentiles, so the same seed gives the same interval;
 - `clopper_pearson`: the exact binomial interval, scipy.stats.binomtest(k, n)
   .proportion_ci(method="exact"): the proportions whose binomial tail at k is alpha/2,
-  found by bisection on the tail, which torch's Binomial computes exactly in log space.
+  found by bisection on the tail, which torch's Binomial computes exactly in log space;
+- `t_interval`: Student's t interval of a mean, scipy.stats.t.interval(confidence, n - 1,
+  mean, sem), at 95% only: for the few pairs of processes `stackqual ab` has, where a
+  bootstrap of 2 or 3 values is their range and covers the median with probability 50%
+  or 75%, not 95%.
 """
 
 from __future__ import annotations
@@ -64,3 +68,29 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     low = 0.0 if k == 0 else _solve(k, n, alpha, upper=True)
     high = 1.0 if k == n else _solve(k, n, alpha, upper=False)
     return low, high
+
+
+# t(0.975, df) for df = 1..30: NIST/SEMATECH e-Handbook of Statistical Methods, 1.3.6.7.2
+# "Critical values of the Student's t distribution" (checked against scipy,
+# selftests/test_intervals.py). Beyond 30, the Cornish-Fisher expansion in 1/df.
+T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201,
+         2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
+         2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+Z_975 = 1.959964
+
+
+def t_975(df: int) -> float:
+    """The 97.5% quantile of Student's t with `df` degrees of freedom (df >= 1)."""
+    if df <= len(T_975):
+        return T_975[df - 1]
+    z = Z_975
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+
+
+def t_interval(sample) -> tuple[float, float, float]:
+    """(mean, low, high): the mean of `sample` (at least 2 values) and its two-sided 95%
+    Student's t interval."""
+    values = np.asarray(sample, dtype=float)
+    mean = float(values.mean())
+    half = t_975(len(values) - 1) * float(values.std(ddof=1)) / np.sqrt(len(values))
+    return mean, mean - half, mean + half

@@ -90,6 +90,16 @@ class ModelDevice:
         return f"{self.model}-{self.device}"
 
 
+# The per-call instruction counts (test_instructions.py): the launch-bound MLP, whose call
+# is mostly overhead, the CNN and the encoder layer; on CPU only (callgrind). bert and mamba
+# are left out for time: each model's child compiles under valgrind (about 15-20 s).
+INSTRUCTION_MODELS = ("mlp", "cnn", "encoder-layer")
+
+
+def instruction_cases() -> list:
+    return [param(ModelDevice(model=name, device="cpu")) for name in INSTRUCTION_MODELS]
+
+
 def model_device_cases() -> list:
     """On CUDA all `gpu_full`: graph breaks and recompiles are the CPU tier's to catch."""
     return [param(ModelDevice(model=name, device=device), full=True)

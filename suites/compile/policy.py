@@ -21,3 +21,12 @@ EXACT = (0.0, "suites/compile/policy.py: one more graph or kernel is a lost capt
 SIZE = (0.01, "suites/compile/policy.py: exact counts, growth under 1% is not worth a failure")
 COUNT_TOLERANCE = {"graphs": EXACT, "kernels": EXACT, "guards": SIZE, "fx_nodes": SIZE,
                    "aten_nodes": SIZE, "code_lines": SIZE}
+
+# Instructions per call (suites/compile/instructions.py) may grow by 2%. On the CI machine
+# (cpu-avx2, 2026-12-02) fresh processes counting the same selection agreed within 0.2%
+# (mlp eager 321,525-322,105 and compiled 411,394-411,983 in three processes of 100 calls),
+# but the mlp counted alone and counted after the cnn and the encoder layer (one child per
+# run: 50 calls each) differed by 0.3% (eager) and 0.4% (compiled): three times that is
+# 1.2%, so 2%, which a wrapper 8% heavier still exceeds four times over.
+INSTRUCTION_TOLERANCE = (0.02, "suites/compile/policy.py: per-call counts move up to 0.4% "
+                               "with the selection; three times that, rounded up")

@@ -14,7 +14,7 @@ from .counts import NUMERIC, measure
 from .models import MODELS
 
 # `counted`: `stackqual ab` compares these counts between two stacks (no clock involved).
-pytestmark = [pytest.mark.counted,
+pytestmark = [pytest.mark.counted, pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:dynamo_pgo force disabled:UserWarning")]
 
 

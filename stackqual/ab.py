@@ -16,8 +16,7 @@ kernel, oneDNN, cuBLAS) passes them all. `ab` times the same cases under two env
 2. Per figure, the candidate/base ratio of its time from the pairs of adjacent processes:
    their geometric mean with its 95% Student's t interval (`pairs_interval`; each pair of
    processes is one sample, and there are few), judged by stackqual.timed with the band
-   around 1
-   that the same check's in-process gate uses (`policy.ab_tolerance`): regressed (the
+   around 1 that the same check's in-process gate uses (`policy.ab_tolerance`): regressed (the
    whole interval above 1 + tolerance, on a quiet machine), improved, pass, or
    inconclusive, each with its minimum detectable change. A figure measured while other
    processes used more than `policy.BUSY_MACHINE_MAX` of the CPUs is never "regressed".

@@ -83,6 +83,6 @@ def test_the_instruction_gate_catches_a_heavier_compiled_wrapper_on_a_loaded_mac
     compiled = verdicts["mlp-cpu-compiled"]
     assert compiled["verdict"] == "fail", heavier.output
     growth = compiled["measured"] / compiled["expected"] - 1
-    assert 0.05 < growth < 0.2, heavier.output  # the fault's ~10%, beyond the 1% band
+    assert 0.05 < growth < 0.2, heavier.output  # the fault's 8.4%, beyond the 2% band
     assert (f"instructions_per_call = {compiled['measured']}, more than the baseline "
             f"{compiled['expected']} +2% = ") in heavier.output

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -48,7 +47,7 @@ import numpy as np
 
 from . import intervals, plugin, policy, profile, timed, usage
 from .figures import Count, Figure, counts, figures
-from .judge import MEMBERS
+from .judge import MEMBERS, smallest_growth
 
 SIDES = ("base", "candidate")
 # The tests each side's first process runs; the others run the timed ones only: a count is
@@ -200,7 +199,7 @@ def judge_count(name: str, base: dict[int, Count], candidate: dict[int, Count]) 
     ceiling = b * (1 + tol)
     if b > 0:
         case.ratio = case.low = case.high = round(c / b, 4)
-        case.detectable = round((math.floor(b * tol) + 1) / b, 4)
+        case.detectable = round(smallest_growth(b, tol) / b, 4)
     case.verdict = ("regressed" if c > ceiling else "improved" if c < b / (1 + tol)
                     else "pass")
     case.message = (f"base {b:g}, candidate {c:g}"

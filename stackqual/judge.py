@@ -11,6 +11,8 @@ improved / pass / inconclusive placement is `band` below.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Callable
 
@@ -96,6 +98,12 @@ def same(metric: str, value, baseline, where: Where, fails: Callable[[object, ob
 
 
 MEMBERS = ", "  # how a set of names is written as one value
+
+
+def smallest_growth(baseline: float, fraction: float) -> int:
+    """The least whole increase of a count that exceeds baseline * (1 + fraction): what an
+    at_most gate on a count would catch (its minimum detectable change)."""
+    return math.floor(baseline * fraction) + 1
 
 
 def no_new(metric: str, value: set, baseline: set, where: Where, explain: str = "") -> Verdict:

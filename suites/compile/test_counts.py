@@ -4,9 +4,10 @@ runner of the profile's ISA class, where the wall clock cannot: a lost fusion is
 kernel, a changed decomposition a new aten op, more tracing work more guards or nodes."""
 
 import functools
-import math
 
 import pytest
+
+from stackqual import judge
 
 from . import policy as suite_policy
 from .cases import model_device_cases
@@ -30,11 +31,6 @@ def counts(case) -> dict:
     return _counted(case.model, case.device)
 
 
-def smallest_growth_caught(baseline: int, fraction: float) -> int:
-    """The least increase of an integer count that exceeds baseline * (1 + fraction)."""
-    return math.floor(baseline * fraction) + 1
-
-
 @pytest.mark.parametrize("metric", NUMERIC)
 @pytest.mark.parametrize("case", model_device_cases())
 def test_compiler_count_does_not_grow(case, metric, gate):
@@ -43,7 +39,7 @@ def test_compiler_count_does_not_grow(case, metric, gate):
     baseline = gate.baseline(metric, "number")
     details, explain = {"kind": "count", "tolerance": fraction}, ""
     if baseline is not None:
-        caught = smallest_growth_caught(baseline, fraction)
+        caught = judge.smallest_growth(baseline, fraction)
         details["min_detectable_change"] = caught
         explain = (f"The smallest growth this gate catches is {caught} "
                    f"({caught / max(baseline, 1):.1%}); the counts of the compile: "

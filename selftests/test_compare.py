@@ -165,6 +165,24 @@ def test_a_candidate_that_judged_nothing_is_not_judged_exit_2(tmp_path, candidat
     assert "judged nothing" in (tmp_path / "c.md").read_text()
 
 
+@pytest.mark.parametrize("verdict", ["inconclusive", "not-comparable", "no-baseline"])
+def test_a_check_the_base_judged_and_the_candidate_could_not_is_not_judged_exit_2(
+        tmp_path, verdict):
+    """Defect: an inconclusive timing was "not judged", exit 2, in qualify and "changed",
+    exit 0, in compare. One vocabulary (stackqual.verdicts): not judged everywhere."""
+    candidate = {**BASE, "checks": [*BASE["checks"][:3], {
+        **BASE["checks"][3], "measured": 1.1, "verdict": verdict, "message": "too noisy"}]}
+    result = compare.compare(BASE, candidate)
+    assert [(c.kind, c.what) for c in result.changes] == [("not judged", "d#speedup")]
+    assert result.blocking == [] and "1 not judged (never a pass)" in compare.markdown(result)
+    base, cand = tmp_path / "base.json", tmp_path / "cand.json"
+    base.write_text(json.dumps(BASE))
+    cand.write_text(json.dumps(candidate))
+    done = subprocess.run([sys.executable, "-m", "stackqual", "compare", str(base), str(cand)],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 2, done.stdout + done.stderr
+
+
 def test_the_newest_report_of_a_folder_is_the_one_that_started_last(tmp_path):
     """Defect: a name sort chose `...Z.json` over a newer `...Z-2.json`, `-2` over `-10`,
     and one profile's reports over another's whatever their times."""

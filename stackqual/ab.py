@@ -46,16 +46,16 @@ from pathlib import Path
 import numpy as np
 
 from . import intervals, plugin, policy, profile, timed, usage
+from .exits import Exit, epilog, meaning
 from .figures import Count, Figure, counts, figures
 from .judge import MEMBERS, smallest_growth
+from .verdicts import BLOCKING, PASSING, UNJUDGED, Verdict
 
 SIDES = ("base", "candidate")
 # The tests each side's first process runs; the others run the timed ones only: a count is
 # exact (the suites measure that), so one process per side counts it (markers:
 # stackqual.capabilities).
 TIERS = "(timed or counted)"
-EXIT_MEANING = {0: "no figure regressed", 1: "the candidate is slower or compiles to more",
-                2: "some figures could not be judged", 3: "a process broke", 4: "bad usage"}
 
 
 def order(rounds: int) -> list[str]:
@@ -111,7 +111,7 @@ class Case:
     unit: str
     base: list[float]
     candidate: list[float]
-    verdict: str
+    verdict: Verdict
     ratio: float | None = None  # candidate time / base time
     low: float | None = None
     high: float | None = None
@@ -126,7 +126,7 @@ def judge_case(name: str, base: dict[int, Figure], candidate: dict[int, Figure])
     some = next(iter({**base, **candidate}.values()))
     paired = sorted(set(base) & set(candidate))
     case = Case(name, some.suite, some.unit, [base[k].value for k in sorted(base)],
-                [candidate[k].value for k in sorted(candidate)], "inconclusive")
+                [candidate[k].value for k in sorted(candidate)], Verdict.INCONCLUSIVE)
     if len(paired) < 2:
         case.message = (f"{name}: measured in {len(base)} base and {len(candidate)} candidate "
                         f"processes, {len(paired)} adjacent pairs; a ratio needs at least two "
@@ -177,7 +177,7 @@ def judge_count(name: str, base: dict[int, Count], candidate: dict[int, Count]) 
     sizes = values if some.kind == "count" else {
         side: [len(m) for m in ms] for side, ms in members.items()}
     case = Case(name, some.suite, some.kind, [float(v) for v in sizes["base"]],
-                [float(v) for v in sizes["candidate"]], "inconclusive",
+                [float(v) for v in sizes["candidate"]], Verdict.INCONCLUSIVE,
                 tolerance=some.tolerance)
     missing = [side for side in SIDES if not values[side]]
     varied = [f"{side} {sorted(set(map(str, vs)))}" for side, vs in values.items()
@@ -190,7 +190,7 @@ def judge_count(name: str, base: dict[int, Count], candidate: dict[int, Count]) 
     if some.kind == "set":
         new = sorted(members["candidate"][0] - members["base"][0])
         lost = sorted(members["base"][0] - members["candidate"][0])
-        case.verdict = "regressed" if new else ("changed" if lost else "pass")
+        case.verdict = (Verdict.REGRESSED if new else Verdict.CHANGED if lost else Verdict.PASS)
         case.message = "; ".join(part for part in (
             f"new in the candidate: {', '.join(new)}" if new else "",
             f"lost: {', '.join(lost)}" if lost else "") if part)
@@ -200,12 +200,12 @@ def judge_count(name: str, base: dict[int, Count], candidate: dict[int, Count]) 
     if b > 0:
         case.ratio = case.low = case.high = round(c / b, 4)
         case.detectable = round(smallest_growth(b, tol) / b, 4)
-    case.verdict = ("regressed" if c > ceiling else "improved" if c < b / (1 + tol)
-                    else "pass")
+    case.verdict = (Verdict.REGRESSED if c > ceiling else Verdict.IMPROVED if c < b / (1 + tol)
+                    else Verdict.PASS)
     case.message = (f"base {b:g}, candidate {c:g}"
                     + (", more than the base" + (f" +{tol:.0%} = {ceiling:.6g} (the check's "
                                                   "own tolerance)" if tol else "")
-                       if case.verdict == "regressed" else ""))
+                       if case.verdict == Verdict.REGRESSED else ""))
     return case
 
 
@@ -228,20 +228,21 @@ def judge_all(processes: list[Process]) -> list[Case]:
     return cases
 
 
-def verdict(processes: list[Process], cases: list[Case]) -> int:
+def verdict(processes: list[Process], cases: list[Case]) -> Exit:
+    """A broken process first: the figures of a side that broke are not the stack's."""
     if any(p.broke for p in processes):
-        return 3
-    if any(c.verdict == "regressed" for c in cases):
-        return 1
-    if not cases or any(c.verdict == "inconclusive" for c in cases):
-        return 2
-    return 0
+        return Exit.BROKE
+    if any(c.verdict in BLOCKING for c in cases):
+        return Exit.FAILED
+    if not cases or any(c.verdict in UNJUDGED for c in cases):
+        return Exit.NOT_JUDGED
+    return Exit.OK
 
 
 def markdown(result: dict) -> str:
     cases = result["cases"]
     lines = [f"# stackqual ab on `{result['profile']}`: exit {result['exit']}, "
-             f"{EXIT_MEANING[result['exit']]}", "",
+             f"{meaning('ab', result['exit'])}", "",
              f"Base `{result['base']}`, candidate `{result['candidate']}`: "
              f"{result['rounds']} pairs of processes, {result['seconds'] / 60:.1f} min. Band: "
              "the same check's in-process tolerance (policy.ab_tolerance).", "", "## Stack", ""]
@@ -251,7 +252,7 @@ def markdown(result: dict) -> str:
             lines.append(f"- BROKE: {p['broke']}")
     lines += ["", "| figure | verdict | candidate/base | band | base | candidate | "
               "would catch |", "|---|---|---|---|---|---|---|"]
-    for c in sorted(cases, key=lambda c: (c["verdict"] != "regressed", c["name"])):
+    for c in sorted(cases, key=lambda c: (c["verdict"] not in BLOCKING, c["name"])):
         interval = ("" if c["ratio"] is None else f"{c['ratio']:.3f}" if c["unit"] == "count"
                     else f"{c['ratio']:.3f} [{c['low']:.3f}, {c['high']:.3f}]")
         unit = {"s": "s", "count": "", "set": " names"}.get(c["unit"], f" {c['unit']}")
@@ -261,7 +262,7 @@ def markdown(result: dict) -> str:
                      f"{_range(c['base']) if c['base'] else '-'}{unit} | "
                      f"{_range(c['candidate']) if c['candidate'] else '-'}{unit} | "
                      + ("" if c["detectable"] is None else f"+{c['detectable']:.0%}") + " |")
-    not_pass = [c for c in cases if c["verdict"] not in ("pass", "improved")]
+    not_pass = [c for c in cases if c["verdict"] not in PASSING]
     if not_pass:
         lines += ["", "## Not a pass", ""]
         lines += [f"- `{c['name']}`: {c['message']}" for c in not_pass]
@@ -271,8 +272,7 @@ def markdown(result: dict) -> str:
 def parser() -> argparse.ArgumentParser:
     p = usage.Parser(
         prog="stackqual ab", description=__doc__,
-        epilog="exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_MEANING.items())
-               + ". TESTS (default: `suites`) and the arguments after `--` go to each "
+        epilog=epilog("ab") + " TESTS (default: `suites`) and the arguments after `--` go to each "
                  "process's pytest; its -m is narrowed to the timed tests, and in the first "
                  f"process of each side to the counted ones too (`-m \"{TIERS} and "
                  "(EXPR)\"`).")
@@ -331,7 +331,7 @@ def main(argv: list[str], repo: Path) -> int:
               "they must run on one machine", file=sys.stderr)
         code = 4
     result = {
-        "kind": "ab", "profile": profile_name, "exit": code, "verdict": EXIT_MEANING[code],
+        "kind": "ab", "profile": profile_name, "exit": code, "verdict": meaning("ab", code),
         "started": started_at,
         "base": args.base, "candidate": args.candidate, "rounds": args.rounds,
         "pytest_args": pytest_args, "seconds": round(time.monotonic() - started, 1),
@@ -345,10 +345,10 @@ def main(argv: list[str], repo: Path) -> int:
     (out / "ab.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "ab.md").write_text(markdown(result))
     for c in cases:
-        if c.verdict != "pass":
+        if c.verdict != Verdict.PASS:
             print(f"  {c.verdict}: {c.name}: {c.message[:240]}")
     print(f"summary: {out / 'ab.md'}")
-    print(f"stackqual ab: exit {code}: {EXIT_MEANING[code].upper()} "
+    print(f"stackqual ab: exit {code}: {meaning('ab', code).upper()} "
           f"({result['seconds'] / 60:.1f} min)")
     return code
 

@@ -20,6 +20,7 @@ from .baselines import BaselineError, BaselineStore, NotWritten, write_problem
 from .gate import Gate, shown
 from .perf import RECORD_COMMAND, PerfGate, PerfOptions
 from .report import RunReport
+from .verdicts import Verdict as V
 
 STATE = pytest.StashKey["State"]()
 GUARDED = pytest.StashKey[bool]()  # this config turned the network guard on
@@ -148,11 +149,10 @@ class State:
 
     def pytest_terminal_summary(self, terminalreporter):
         tr = terminalreporter
-        improved = [c for c in self.report.checks if c.verdict == "improved"]
-        changed = [c for c in self.report.checks if c.verdict == "changed"]
-        unsure = [c for c in self.report.checks if c.verdict == "inconclusive"]
-        missing = [c for c in self.report.checks if c.verdict == "no-baseline"]
-        incomparable = [c for c in self.report.checks if c.verdict == "not-comparable"]
+        def having(verdict):
+            return [c for c in self.report.checks if c.verdict == verdict]
+        improved, changed, unsure = having(V.IMPROVED), having(V.CHANGED), having(V.INCONCLUSIVE)
+        missing, incomparable = having(V.NO_BASELINE), having(V.NOT_COMPARABLE)
         unrelated = self.report.environment.get("unrelated", [])
         if (improved or changed or unsure or missing or incomparable or self.written
                 or self.report_paths or self.not_done or self.stale or unrelated):

@@ -46,6 +46,7 @@ import tempfile
 from pathlib import Path
 
 from . import exits, usage
+from .exits import Exit
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -119,14 +120,14 @@ def compare_reports(base: str, candidate: str, json_path: str | None,
 
     found = compared(base, candidate, "compare")
     if found is None:
-        return 4
+        return Exit.USAGE
     result, base_data, cand_data = found
     if ab_path:
         try:
             compare.add_ab(result, ab.load(Path(ab_path)), base_data, cand_data)
         except (ValueError, compare.CompareError) as e:
             print(f"stackqual compare: --ab {e}", file=sys.stderr)
-            return 4
+            return Exit.USAGE
     nothing = compare.judged_nothing(cand_data)
     if nothing and not result.blocking:
         text = (f"# stackqual compare: not judged\n\nThe candidate `{result.candidate}` judged "
@@ -135,7 +136,7 @@ def compare_reports(base: str, candidate: str, json_path: str | None,
         print(text, end="")
         if markdown_path:
             Path(markdown_path).write_text(text)
-        return 2
+        return Exit.NOT_JUDGED
     text = compare.markdown(result)
     print(text, end="")
     if markdown_path:
@@ -143,7 +144,8 @@ def compare_reports(base: str, candidate: str, json_path: str | None,
     if json_path:
         Path(json_path).write_text(json.dumps(compare.to_json(result), indent=2, default=str)
                                    + "\n")
-    return 1 if result.blocking else 0
+    return (Exit.FAILED if result.blocking else Exit.NOT_JUDGED if result.unjudged
+            else Exit.OK)
 
 
 def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> int:
@@ -158,12 +160,12 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
 
     found = compared(base, candidate, "accept")
     if found is None:
-        return 4
+        return Exit.USAGE
     result, _, cand_data = found
     if not reason.strip():
         print("stackqual accept: --reason is required: say why these changes are accepted",
               file=sys.stderr)
-        return 4
+        return Exit.USAGE
     here = profile.fingerprint()
     recorded_on = pytest_option(pytest_args, "--profile") or profile.detect_profile()
     if cand_data["profile"] != recorded_on:
@@ -171,13 +173,13 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
               f"{cand_data['profile']!r}, and this machine records for {recorded_on!r}: "
               "accept on a machine of the candidate's profile (or pass --profile)",
               file=sys.stderr)
-        return 4
+        return Exit.USAGE
     moved = profile.stack_differences(cand_data.get("fingerprint") or {}, here)
     if moved:
         print(f"stackqual accept: the installed stack is not the reviewed candidate "
               f"({result.candidate}): {'; '.join(moved)}. Install the candidate's stack, or "
               "compare a report of this one", file=sys.stderr)
-        return 4
+        return Exit.USAGE
     target = baselines_dir(pytest_args)
     with tempfile.TemporaryDirectory(prefix="stackqual-accept-") as staging:
         staged = Path(staging) / "baselines"
@@ -190,18 +192,18 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
                   " is as it was and nothing was appended to its CHANGELOG. Snapshots it "
                   "wrote for tests that ran are listed above; none was pruned",
                   file=sys.stderr)
-            return PYTEST_EXITS.get(code, exits.Exit.BROKE)
+            return PYTEST_EXITS.get(code, Exit.BROKE)
         published = publish(staged, target)
     changelog = target / "CHANGELOG.md"
     append_changelog(changelog, changelog_entry(result, reason, here))
     print(f"stackqual accept: recorded {len(published)} baseline files into {shown(target)}; "
           f"{shown(changelog)} appended")
-    return 0
+    return Exit.OK
 
 
 # What a failed recording run's pytest exit says, in the commands' table (stackqual.exits).
-PYTEST_EXITS = {1: exits.Exit.FAILED, 2: exits.Exit.BROKE, 3: exits.Exit.INTERNAL,
-                4: exits.Exit.USAGE, 5: exits.Exit.NOT_JUDGED}
+PYTEST_EXITS = {1: Exit.FAILED, 2: Exit.BROKE, 3: Exit.INTERNAL,
+                4: Exit.USAGE, 5: Exit.NOT_JUDGED}
 
 
 def with_option(pytest_args: list[str], name: str, value: str) -> list[str]:

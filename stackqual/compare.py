@@ -16,20 +16,22 @@ first:
   attn_implementation the candidate no longer offers);
 - test failed: a test that passed on the base fails without a failed check of its own (a
   snapshot that changed, an error);
-- then, for review: changed (a categorical value such as the kernel that ran, a snapshot of
-  a kind reported for review, or a timing the candidate could not judge), improved, fixed,
-  new and gone checks and tests.
+- not judged: a check the base judged that the candidate could not (an inconclusive or
+  not comparable timing, a missing recording: stackqual.verdicts); never a pass;
+- then, for review: changed (a categorical value such as the kernel that ran, or a
+  snapshot of a kind reported for review), improved, fixed, new and gone checks and tests.
 
 With `--ab`, the figures of `stackqual ab` (the two stacks timed against each other in
 alternating processes) join in as `ab <figure>`: regressed blocks, improved is listed,
-inconclusive is "changed" (not judged).
+inconclusive is "not judged".
 
 A changed snapshot carries the complete unified diff of its file, printed in full after
 its suite's table.
 
-Exit status: 1 when anything blocks (a failed test or check the base did not fail counts,
-a new one included); 2 when the candidate judged nothing (an empty run, a recording run,
-a profile without baselines: nothing to pass); 0 otherwise; 4 for reports that cannot be
+Exit status (stackqual.exits): 1 when anything blocks (a failed test or check the base did
+not fail counts, a new one included); 2 when nothing blocks but something is not judged,
+or the candidate judged nothing at all (an empty run, a recording run, a profile without
+baselines: nothing to pass); 0 otherwise; 4 for reports that cannot be
 compared: unreadable, of different profiles (timings and baselines are only compared
 within one profile), or an ab result of other stacks.
 """
@@ -41,11 +43,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import incompatible, profile
+from .exits import Exit
+from .verdicts import BLOCKING as FAILING
+from .verdicts import NOT_A_JUDGEMENT, UNJUDGED, Verdict
 
-FAILING = ("fail", "regressed")
+NOT_JUDGED = Exit.NOT_JUDGED.word
 BLOCKING = ("environment broken", incompatible.HARNESS, incompatible.API, "regressed",
             "capability lost", "test failed")
-ORDER = (*BLOCKING, "changed", "improved", "fixed", "new", "gone")
+ORDER = (*BLOCKING, NOT_JUDGED, "changed", "improved", "fixed", "new", "gone")
 
 
 class CompareError(Exception):
@@ -75,6 +80,10 @@ class Comparison:
     stack: list[str]
     changes: list[Change] = field(default_factory=list)
     suite_stack: dict[str, list[str]] = field(default_factory=dict)  # its packages' changes
+
+    @property
+    def unjudged(self) -> list[Change]:
+        return [c for c in self.changes if c.kind == NOT_JUDGED]
 
     @property
     def blocking(self) -> list[Change]:
@@ -110,10 +119,6 @@ def _read(path: Path) -> tuple[Path, dict]:
             not isinstance(data["checks"], list) or not isinstance(data["tests"], dict):
         raise CompareError(f"{path}: not a stackqual run report (no profile, checks, tests)")
     return path, data
-
-
-# Verdicts that judged something: a report with none of them judged nothing.
-NOT_A_JUDGEMENT = ("recorded", "no-baseline", "info", "inconclusive", "not-comparable")
 
 
 def judged_nothing(report: dict) -> str | None:
@@ -168,7 +173,7 @@ def compare(base: dict, candidate: dict, base_name: str = "base",
             result.changes.append(change)
             if change.kind == "regressed":
                 failed_by_check.add(new[cid]["nodeid"])
-    unrecorded = {c["nodeid"] for c in candidate["checks"] if c["verdict"] == "no-baseline"}
+    unrecorded = {c["nodeid"] for c in candidate["checks"] if c["verdict"] == Verdict.NO_BASELINE}
     result.changes += _test_changes(base["tests"], candidate["tests"], failed_by_check,
                                     unrecorded)
     result.changes.sort(key=lambda c: (ORDER.index(c.kind), c.suite, c.what))
@@ -191,15 +196,14 @@ def _check_change(b: dict | None, c: dict | None, cid: str) -> Change | None:
                       c["message"] or f"{bv} -> {cv}", _diff(c))
     if bv in FAILING and cv not in FAILING:
         return Change("fixed", suite, cid, b["measured"], c["measured"], f"{bv} -> {cv}")
-    if cv == "changed" or (b["measured"] != c["measured"] and isinstance(c["measured"], str)
-                           and bv == cv == "pass"):
+    if cv == Verdict.CHANGED or (b["measured"] != c["measured"] and isinstance(c["measured"], str)
+                                 and bv == cv == Verdict.PASS):
         return Change("changed", suite, cid, b["measured"], c["measured"],
                       c["message"] or f"{b['measured']!r} -> {c['measured']!r}", _diff(c))
-    if cv in ("inconclusive", "not-comparable") and bv not in ("inconclusive",
-                                                                "not-comparable"):
-        return Change("changed", suite, cid, b["measured"], c["measured"],
-                      f"{bv} -> {cv}: the candidate's timing was not judged")
-    if cv == "improved" and bv != "improved":
+    if cv in UNJUDGED and bv not in UNJUDGED:
+        return Change(NOT_JUDGED, suite, cid, b["measured"], c["measured"],
+                      f"{bv} -> {cv}: " + (c["message"] or "the candidate could not judge it"))
+    if cv == Verdict.IMPROVED and bv != Verdict.IMPROVED:
         return Change("improved", suite, cid, b["measured"], c["measured"], c["message"])
     return None
 
@@ -221,11 +225,12 @@ def add_ab(result: Comparison, ab: dict, base: dict | None = None,
             raise CompareError(f"the ab result's {side} is not the {side} report's stack ("
                                + ("; ".join(moved) if timed is not None else
                                   "it names no stack") + "): time these two stacks")
-    kinds = {"regressed": "regressed", "improved": "improved", "inconclusive": "changed"}
+    kinds = {Verdict.REGRESSED: "regressed", Verdict.IMPROVED: "improved",
+             Verdict.INCONCLUSIVE: NOT_JUDGED}
     for case in ab["cases"]:
         kind = kinds.get(case["verdict"])
         if kind:
-            note = case["message"] if kind != "changed" else (
+            note = case["message"] if kind != NOT_JUDGED else (
                 f"not judged by ab: {case['message']}")
             result.changes.append(Change(kind, case["suite"], f"ab {case['name']}",
                                          _median(case["base"]), _median(case["candidate"]),
@@ -283,9 +288,9 @@ def _test_changes(old: dict, new: dict, failed_by_check: set,
         if b["outcome"] == "failed" and c["outcome"] == "passed":
             changes.append(Change("fixed", suite, nodeid, "failed", "passed"))
         elif b["outcome"] == "passed" and c["outcome"] == "skipped" and nodeid in unrecorded:
-            changes.append(Change("changed", suite, nodeid, "passed", "skipped",
-                                  "not judged on the candidate: nothing recorded to judge "
-                                  "against; " + c.get("reason", "")))
+            changes.append(Change(NOT_JUDGED, suite, nodeid, "passed", "skipped",
+                                  "nothing recorded to judge the candidate against; "
+                                  + c.get("reason", "")))
         elif b["outcome"] == "passed" and c["outcome"] == "skipped":
             changes.append(Change("capability lost", suite, nodeid, "passed", "skipped",
                                   c.get("reason", "")))
@@ -306,6 +311,7 @@ def markdown(result: Comparison) -> str:
     lines = [f"# stackqual compare on `{result.profile}`", "",
              f"Base `{result.base}`, candidate `{result.candidate}`: "
              + (f"**{len(blocking)} blocking changes**" if blocking else "nothing blocks")
+             + (f", {len(result.unjudged)} not judged (never a pass)" if result.unjudged else "")
              + f", {len(result.changes)} changes in all.", "", "## Stack", ""]
     lines += [f"- {line}" for line in result.stack] or ["- the same stack"]
     for suite in sorted({c.suite for c in result.changes}):

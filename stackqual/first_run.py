@@ -15,7 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-from .qualify import EXIT_MEANING, FAILED, NOT_JUDGED, read_events
+from . import exits
+from .qualify import read_events
+from .verdicts import BLOCKING, UNJUDGED, Verdict
 
 KILLED = {124: "cut at its time limit", 137: "killed at its time limit"}
 
@@ -27,16 +29,16 @@ def checks_of(folder: Path) -> list[dict]:
 
 
 def describe(code: int) -> str:
-    return KILLED.get(code) or EXIT_MEANING.get(code) or ("bad usage" if code == 4 else
+    return KILLED.get(code) or exits.MEANING["qualify"].get(code) or ("bad usage" if code == 4 else
                                                           f"exit {code}")
 
 
 def stage_row(name: str, folder: Path, code: int) -> str:
     checks = checks_of(folder)
     verdicts = [c["verdict"] for c in checks]
-    failed = sum(v in FAILED for v in verdicts)
-    unjudged = sum(v in NOT_JUDGED for v in verdicts)
-    passed = len(verdicts) - failed - unjudged - verdicts.count("info")
+    failed = sum(v in BLOCKING for v in verdicts)
+    unjudged = sum(v in UNJUDGED for v in verdicts)
+    passed = len(verdicts) - failed - unjudged - verdicts.count(Verdict.INFO)
     verdict = folder / "verdict.json"
     return (f"{name:<8} exit {code:<3} {describe(code)[:38]:<38} {passed:>4} {failed:>6} "
             f"{unjudged:>10}   {verdict if verdict.is_file() else folder}")

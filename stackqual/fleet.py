@@ -45,6 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import plots, policy, usage
+from .exits import Exit, meaning
 from .figures import Figure, figures
 from .profile import STACK_KEYS
 from .qualify import read_stream
@@ -246,10 +247,6 @@ def outlier_line(s: Spread, o: dict) -> str:
             f"{policy.FLEET_MIN_DEVIATION[s.device][0]:.0%} on {s.device})")
 
 
-EXIT_MEANING = {0: "every node qualified, no outlier", 1: "not every node is good",
-                2: "not judged: too few units to call an outlier"}
-
-
 @dataclass
 class Unmerged:
     """What the fleet could not merge, each named: nodes asked for that sent nothing,
@@ -286,15 +283,15 @@ class Unmerged:
 
 def verdict_code(groups: list[Group], unmerged: Unmerged) -> int:
     if unmerged.fails or any(g.outliers or g.failing for g in groups):
-        return 1
+        return Exit.FAILED
     if not groups or any(not s.judged for g in groups for s in g.spreads):
-        return 2
-    return 0
+        return Exit.NOT_JUDGED
+    return Exit.OK
 
 
 def markdown(groups: list[Group], code: int, unmerged: Unmerged | None = None) -> str:
     nodes = sum(len(g.nodes) for g in groups)
-    lines = [f"# Fleet: exit {code}, {EXIT_MEANING.get(code, '')}", "",
+    lines = [f"# Fleet: exit {code}, {meaning('fleet', code)}", "",
              f"{nodes} nodes in {len(groups)} group(s) of one profile and stack.", ""]
     lines += unmerged.lines() if unmerged else []
     for g in groups:
@@ -365,7 +362,7 @@ def plot(s: Spread, path: Path) -> Path:
 
 def to_json(groups: list[Group], code: int, unmerged: Unmerged | None = None) -> dict:
     unmerged = unmerged or Unmerged()
-    return {"kind": "fleet", "exit": code, "verdict": EXIT_MEANING.get(code, ""),
+    return {"kind": "fleet", "exit": code, "verdict": meaning("fleet", code),
             "missing": unmerged.missing,
             "unreadable": [{"folder": str(n.folder), "why": n.problem}
                            for n in unmerged.broken],

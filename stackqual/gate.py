@@ -23,6 +23,7 @@ import pytest
 from . import judge, numerics
 from .baselines import BaselineStore
 from .report import CheckRecord, RunReport
+from .verdicts import BLOCKING, Verdict
 
 
 def shown(path: Path) -> str:
@@ -52,12 +53,12 @@ class Gate:
 
     def info(self, metric: str, value, **details) -> None:
         """Report a measurement that nothing is gated on (yet)."""
-        self.record(metric, value, None, "info", details=details)
+        self.record(metric, value, None, Verdict.INFO, details=details)
 
     def require(self, metric: str, passed: bool, *, measured, expected, source: str,
                 message: str, details: dict | None = None) -> None:
         """A policy gate. `message` must name the case, the value, the bound and its source."""
-        verdict = "pass" if passed else "fail"
+        verdict = Verdict.PASS if passed else Verdict.FAIL
         self.record(metric, measured, expected, verdict, source,
                     "" if passed else message, details)
         if not passed:
@@ -99,11 +100,11 @@ class Gate:
         """--update-baselines: the value is written at the end if the test passes; a
         timing with the `calibration` of the machine that measured it."""
         self.store.stage(self.suite, self.check_id(metric), value, self.nodeid, calibration)
-        self.record(metric, value, None, "recorded", self.baseline_path, details=details)
+        self.record(metric, value, None, Verdict.RECORDED, self.baseline_path, details=details)
 
     def no_baseline(self, metric: str, value, described=None, details: dict | None = None):
         """Report the value and skip with the command that records a baseline for it."""
-        self.record(metric, value, None, "no-baseline", self.baseline_path, details=details)
+        self.record(metric, value, None, Verdict.NO_BASELINE, self.baseline_path, details=details)
         pytest.skip(
             f"{self.check_id(metric)}: measured {value if described is None else described}, "
             f"but profile {self.store.profile!r} has no baseline for it in "
@@ -113,10 +114,10 @@ class Gate:
     def against_baseline(self, metric: str, value, decide: Callable, *, kind: str = "number",
                          details: dict | None = None, source: str = "",
                          stage: Callable[[], None] | None = None, described=None,
-                         fail_on=judge.FAILING):
+                         fail_on=BLOCKING):
         """The one baseline gate. With --update-baselines: stage `value` (or call `stage`)
         and return None. Otherwise read this profile's baseline (skip with the command that
-        records one where there is none), `decide(baseline)` -> a judge.Verdict, record it
+        records one where there is none), `decide(baseline)` -> a judge.Judgement, record it
         and fail the test when its verdict is in `fail_on`. A verdict that rests on a
         second measurement carries that figure as `value` (stackqual.perf)."""
         if self.update:

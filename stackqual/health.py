@@ -38,8 +38,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import policy, timing
+from .verdicts import Verdict
 
-VERDICTS = ("pass", "fail", "not-judged", "info", "skip")
+PASS, FAIL, NOT_JUDGED, INFO, SKIP = (Verdict.PASS, Verdict.FAIL, Verdict.NOT_JUDGED,
+                                      Verdict.INFO, Verdict.SKIP)
 
 # nvmlClocksEventReason* bits (nvml.h); the first four mean the GPU is slowed by a fault
 # or by heat, the power cap by its configured limit.
@@ -52,13 +54,14 @@ THROTTLE_INFO = {0x4: "software power cap", 0x1: "idle", 0x2: "applications cloc
 @dataclass
 class Health:
     name: str
-    verdict: str
+    verdict: Verdict  # pass, fail, not-judged, info or skip (stackqual.verdicts)
     value: object = None
     reason: str = ""
 
     def __post_init__(self):
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"unknown health verdict {self.verdict!r}")
+        if Verdict(self.verdict) not in (PASS, FAIL, NOT_JUDGED, INFO, SKIP):
+            raise ValueError(f"not a health verdict: {self.verdict!r}")
+        self.verdict = Verdict(self.verdict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -68,32 +71,32 @@ def machine_quiet(seconds: float = 2.0) -> Health:
     """Other processes' share of the CPUs while this one sleeps for `seconds` (0: not
     watched, said so)."""
     if seconds <= 0:
-        return Health("machine quiet", "skip", None, "not watched (--quiet-seconds 0)")
+        return Health("machine quiet", SKIP, None, "not watched (--quiet-seconds 0)")
     load = timing.OtherLoad()
     time.sleep(seconds)
     share = load.share()
     if share is None:
-        return Health("machine quiet", "skip", None, "/proc/stat is not readable here")
+        return Health("machine quiet", SKIP, None, "/proc/stat is not readable here")
     limit = policy.BUSY_MACHINE_MAX
     if share > limit:
-        return Health("machine quiet", "not-judged", round(share, 3),
+        return Health("machine quiet", NOT_JUDGED, round(share, 3),
                       f"machine busy: other processes used {share:.0%} of the CPUs over "
                       f"{seconds:g} s (policy.BUSY_MACHINE_MAX {limit:.0%}); stop them and "
                       "qualify again")
-    return Health("machine quiet", "pass", round(share, 3),
+    return Health("machine quiet", PASS, round(share, 3),
                   f"other processes used {share:.0%} of the CPUs (at most {limit:.0%})")
 
 
 def cpu_checks(quiet_s: float = 2.0) -> list[Health]:
     usable, present = len(os.sched_getaffinity(0)), os.cpu_count()
     checks = [machine_quiet(quiet_s),
-              Health("cpus", "info", usable, f"{usable} of {present} CPUs usable by this "
+              Health("cpus", INFO, usable, f"{usable} of {present} CPUs usable by this "
                                               "process")]
     with contextlib.suppress(OSError, ValueError, StopIteration):
         line = next(ln for ln in Path("/proc/meminfo").read_text().splitlines()
                     if ln.startswith("MemAvailable:"))
         gib = int(line.split()[1]) / 2 ** 20
-        checks.append(Health("memory available", "info", round(gib, 1),
+        checks.append(Health("memory available", INFO, round(gib, 1),
                              f"{gib:.1f} GiB available (/proc/meminfo)"))
     return checks
 
@@ -117,7 +120,7 @@ def _query(name: str, nvml, call, judge) -> Health:
     try:
         value = call()
     except nvml.NVMLError as e:
-        return Health(name, "skip", None, f"NVML: {e}")
+        return Health(name, SKIP, None, f"NVML: {e}")
     return judge(value)
 
 
@@ -128,14 +131,14 @@ def gpu_checks(nvml, expect_gpus: int | None, under_load=contextlib.nullcontext)
     count = nvml.nvmlDeviceGetCount()
     checks = []
     if expect_gpus is not None:
-        checks.append(Health("gpu count", "pass" if count == expect_gpus else "fail", count,
+        checks.append(Health("gpu count", PASS if count == expect_gpus else FAIL, count,
                              f"{count} GPUs found, {expect_gpus} expected (--expect-gpus)"))
     else:
-        checks.append(Health("gpu count", "info", count, f"{count} GPUs found"))
+        checks.append(Health("gpu count", INFO, count, f"{count} GPUs found"))
     checks.append(_query("driver", nvml, nvml.nvmlSystemGetDriverVersion,
-                         lambda v: Health("driver", "info", _text(v), "NVIDIA driver")))
+                         lambda v: Health("driver", INFO, _text(v), "NVIDIA driver")))
     checks.append(_query("cuda driver", nvml, nvml.nvmlSystemGetCudaDriverVersion,
-                         lambda v: Health("cuda driver", "info", f"{v // 1000}.{v % 1000 // 10}",
+                         lambda v: Health("cuda driver", INFO, f"{v // 1000}.{v % 1000 // 10}",
                                           "the CUDA version the driver supports")))
     handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
     for i, h in enumerate(handles):
@@ -153,21 +156,21 @@ def _text(value) -> str:
 def _device_checks(nvml, i: int, h) -> list[Health]:
     p = f"gpu{i} "
     name = _text(nvml.nvmlDeviceGetName(h))
-    checks = [Health(p + "name", "info", name)]
+    checks = [Health(p + "name", INFO, name)]
     for label, query in (("uuid", nvml.nvmlDeviceGetUUID), ("serial", nvml.nvmlDeviceGetSerial)):
         checks.append(_query(p + label, nvml, lambda q=query: q(h),
-                             lambda v, label=label: Health(p + label, "info", _text(v),
+                             lambda v, label=label: Health(p + label, INFO, _text(v),
                                                            "the board, as NVML names it")))
 
     def ecc_mode(v):
         current = v[0]
-        return Health(p + "ecc mode", "pass" if current else "fail", bool(current),
+        return Health(p + "ecc mode", PASS if current else FAIL, bool(current),
                       "ECC on" if current else "ECC is off: memory errors go undetected")
     checks.append(_query(p + "ecc mode", nvml, lambda: nvml.nvmlDeviceGetEccMode(h), ecc_mode))
     for counter, label in ((nvml.NVML_VOLATILE_ECC, "volatile"),
                            (nvml.NVML_AGGREGATE_ECC, "aggregate")):
         def uncorrected(v, label=label):
-            return Health(p + f"ecc uncorrected ({label})", "pass" if v == 0 else "fail", v,
+            return Health(p + f"ecc uncorrected ({label})", PASS if v == 0 else FAIL, v,
                           f"{v} uncorrected ECC errors ({label} counter)")
         checks.append(_query(p + f"ecc uncorrected ({label})", nvml,
                              lambda c=counter: nvml.nvmlDeviceGetTotalEccErrors(
@@ -178,22 +181,22 @@ def _device_checks(nvml, i: int, h) -> list[Health]:
         bad = [f"{uncorrectable} rows remapped for uncorrectable errors"] if uncorrectable else []
         bad += ["a row remap is pending (reset the GPU)"] if pending else []
         bad += ["a row remap failed (the board needs service)"] if failed else []
-        return Health(p + "row remapping", "fail" if bad else "pass",
+        return Health(p + "row remapping", FAIL if bad else PASS,
                       {"corrected": corrected, "uncorrectable": uncorrectable,
                        "pending": bool(pending), "failed": bool(failed)},
                       "; ".join(bad) or f"no pending or failed remap ({corrected} corrected)")
     row = _query(p + "row remapping", nvml, lambda: nvml.nvmlDeviceGetRemappedRows(h), remapped)
-    if row.verdict == "skip":  # before Ampere: page retirement instead
+    if row.verdict == SKIP:  # before Ampere: page retirement instead
         row = _query(p + "retired pages", nvml,
                      lambda: nvml.nvmlDeviceGetRetiredPagesPendingStatus(h),
-                     lambda v: Health(p + "retired pages", "fail" if v else "pass", bool(v),
+                     lambda v: Health(p + "retired pages", FAIL if v else PASS, bool(v),
                                       "a page retirement is pending (reset the GPU)" if v
                                       else "no page retirement pending"))
     checks.append(row)
 
     def power(v):
         enforced, default = v
-        return Health(p + "power limit", "pass" if enforced >= default else "info",
+        return Health(p + "power limit", PASS if enforced >= default else INFO,
                       {"enforced_w": enforced / 1000, "default_w": default / 1000},
                       f"power limit {enforced / 1000:g} W (default {default / 1000:g} W)"
                       + ("" if enforced >= default else ": lowered, the GPU will run slower"))
@@ -201,12 +204,12 @@ def _device_checks(nvml, i: int, h) -> list[Health]:
         nvml.nvmlDeviceGetEnforcedPowerLimit(h),
         nvml.nvmlDeviceGetPowerManagementDefaultLimit(h)), power))
     checks.append(_query(p + "mig mode", nvml, lambda: nvml.nvmlDeviceGetMigMode(h),
-                         lambda v: Health(p + "mig mode", "info", bool(v[0]),
+                         lambda v: Health(p + "mig mode", INFO, bool(v[0]),
                                           "MIG on: the suites see one instance" if v[0]
                                           else "MIG off")))
     checks.append(_query(p + "persistence mode", nvml,
                          lambda: nvml.nvmlDeviceGetPersistenceMode(h),
-                         lambda v: Health(p + "persistence mode", "info", bool(v),
+                         lambda v: Health(p + "persistence mode", INFO, bool(v),
                                           "on" if v else "off: the driver unloads when idle "
                                           "(slower first CUDA call)")))
     return checks
@@ -218,7 +221,7 @@ def _loaded_checks(nvml, i: int, h) -> list[Health]:
     def throttle(bits):
         bad = [why for bit, why in THROTTLE_BAD.items() if bits & bit]
         seen = [why for bit, why in THROTTLE_INFO.items() if bits & bit]
-        return Health(p + "throttle under load", "fail" if bad else "pass", hex(bits),
+        return Health(p + "throttle under load", FAIL if bad else PASS, hex(bits),
                       ("slowed by " + ", ".join(bad)) if bad else
                       ("no slowdown" + (f" ({', '.join(seen)})" if seen else "")))
     reasons = getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None) or \
@@ -229,7 +232,7 @@ def _loaded_checks(nvml, i: int, h) -> list[Health]:
     for clock, label in ((nvml.NVML_CLOCK_SM, "sm"), (nvml.NVML_CLOCK_MEM, "memory")):
         def clocks(v, label=label):
             now, most = v
-            return Health(p + f"{label} clock under load", "info",
+            return Health(p + f"{label} clock under load", INFO,
                           {"mhz": now, "max_mhz": most}, f"{now} MHz of {most} MHz")
         checks.append(_query(p + f"{label} clock under load", nvml, lambda c=clock: (
             nvml.nvmlDeviceGetClockInfo(h, c), nvml.nvmlDeviceGetMaxClockInfo(h, c)), clocks))
@@ -262,7 +265,7 @@ def _pcie_ok(v) -> bool:
 def _pcie(p: str, v) -> Health:
     (gen, max_gen), (width, max_width) = v
     ok = _pcie_ok(v)
-    return Health(p + "pcie link", "pass" if ok else "fail",
+    return Health(p + "pcie link", PASS if ok else FAIL,
                   {"gen": gen, "max_gen": max_gen, "width": width, "max_width": max_width},
                   f"PCIe gen {gen} x{width} under load (capable of gen {max_gen} x{max_width})"
                   + ("" if ok else ": a link still degraded under load (reseat the board or "
@@ -298,10 +301,10 @@ def gemm_load(seconds: float = 2.0):
 def versions() -> list[Health]:
     import torch
 
-    found = [Health("torch", "info", torch.__version__),
-             Health("cuda runtime", "info", torch.version.cuda)]
+    found = [Health("torch", INFO, torch.__version__),
+             Health("cuda runtime", INFO, torch.version.cuda)]
     if torch.cuda.is_available():
-        found.append(Health("cudnn", "info", torch.backends.cudnn.version()))
+        found.append(Health("cudnn", INFO, torch.backends.cudnn.version()))
     return found
 
 
@@ -314,10 +317,10 @@ def preflight(expect_gpus: int | None, quiet_s: float = 2.0, nvml_module=None) -
     nvml, why = (nvml_module, "") if nvml_module is not None else load_nvml()
     if nvml is None:
         if expect_gpus:
-            checks.append(Health("gpu count", "fail", 0, f"{expect_gpus} GPUs expected "
+            checks.append(Health("gpu count", FAIL, 0, f"{expect_gpus} GPUs expected "
                                                         f"(--expect-gpus), none usable: {why}"))
         else:
-            checks.append(Health("gpu", "skip", None, why))
+            checks.append(Health("gpu", SKIP, None, why))
         return checks
     load = gemm_load if nvml_module is None and torch.cuda.is_available() \
         else contextlib.nullcontext

@@ -3,9 +3,9 @@ profile's baseline and a tolerance in; a verdict and its message out. No pytest,
 `stackqual.gate.Gate.against_baseline` applies them (stage or read the baseline, judge,
 record, fail), and selftests/test_judge.py tests each on its own.
 
-Verdicts: pass; fail (the gate fired); improved (better than the baseline beyond its
-tolerance: consider re-recording); changed (a categorical value that differs in a way that
-is reported, not failed). Timed figures are judged by stackqual.timed, whose regressed /
+Verdicts (stackqual.verdicts): pass; fail (the gate fired); improved (better than the
+baseline beyond its tolerance: consider re-recording); changed (a categorical value that
+differs in a way that is reported, not failed). Timed figures are judged by stackqual.timed, whose regressed /
 improved / pass / inconclusive placement is `band` below.
 """
 
@@ -16,12 +16,12 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-FAILING = ("fail", "regressed")
+from .verdicts import Verdict
 
 
 @dataclass(frozen=True)
-class Verdict:
-    verdict: str
+class Judgement:
+    verdict: Verdict
     message: str = ""
 
 
@@ -37,64 +37,64 @@ class Where:
         return f"on profile {self.profile!r} ({self.path})"
 
 
-def band(low: float, high: float, floor: float, ceiling: float) -> str:
+def band(low: float, high: float, floor: float, ceiling: float) -> Verdict:
     """Where an interval [low, high] of a higher-is-better figure lies against the band
     [floor, ceiling]: regressed or improved only when the whole interval is outside it;
     pass when it cannot be below it; otherwise the data cannot tell (inconclusive)."""
     if high < floor:
-        return "regressed"
+        return Verdict.REGRESSED
     if low > ceiling:
-        return "improved"
+        return Verdict.IMPROVED
     if low >= floor:
-        return "pass"
-    return "inconclusive"
+        return Verdict.PASS
+    return Verdict.INCONCLUSIVE
 
 
-def ratio_band(low: float, high: float, expected: float, tolerance: float) -> str:
+def ratio_band(low: float, high: float, expected: float, tolerance: float) -> Verdict:
     """`band` around expected * (1 +- tolerance), a higher ratio being better."""
     return band(low, high, expected * (1 - tolerance), expected * (1 + tolerance))
 
 
 def at_least(metric: str, value: float, low: float, high: float, baseline: float,
-             where: Where, explain: str = "") -> Verdict:
+             where: Where, explain: str = "") -> Judgement:
     """A sampled rate (accuracy) with its confidence interval [low, high]: fails when the
     whole interval lies below the baseline, improved when it lies above."""
     measured = f"{value:.4f} [{low:.4f}, {high:.4f}]"
     if high < baseline:
-        return Verdict("fail", f"{metric} = {measured}: the whole interval is below the "
+        return Judgement(Verdict.FAIL, f"{metric} = {measured}: the whole interval is below the "
                                f"baseline {baseline} recorded {where}. {explain}".rstrip())
     if low > baseline:
-        return Verdict("improved", f"{metric} = {measured} > baseline {baseline}: consider "
+        return Judgement(Verdict.IMPROVED, f"{metric} = {measured} > baseline {baseline}: consider "
                                    "--update-baselines")
-    return Verdict("pass")
+    return Judgement(Verdict.PASS)
 
 
 def at_most(metric: str, value: float, baseline: float, where: Where, fraction: float = 0.0,
-            explain: str = "") -> Verdict:
+            explain: str = "") -> Judgement:
     """A value that must not grow (graph breaks, recompiles; with `fraction`, e.g. peak
     memory: more than baseline * (1 + fraction) fails)."""
     ceiling = baseline * (1 + fraction)
     if value > ceiling:
         bound = f"the baseline {baseline}" + (f" +{fraction:.0%} = {ceiling:.6g}"
                                               if fraction else "")
-        return Verdict("fail", f"{metric} = {value}, more than {bound} recorded {where}. "
+        return Judgement(Verdict.FAIL, f"{metric} = {value}, more than {bound} recorded {where}. "
                                f"{explain}".rstrip())
     if value < baseline / (1 + fraction):
-        return Verdict("improved", f"{metric} = {value} < baseline {baseline}: consider "
+        return Judgement(Verdict.IMPROVED, f"{metric} = {value} < baseline {baseline}: consider "
                                    "--update-baselines")
-    return Verdict("pass")
+    return Judgement(Verdict.PASS)
 
 
 def same(metric: str, value, baseline, where: Where, fails: Callable[[object, object], bool],
-         explain: str = "") -> Verdict:
+         explain: str = "") -> Judgement:
     """A categorical value (which kernel ran). Equal passes. A difference fails when
     `fails(baseline, value)` says it is a regression, and is "changed" otherwise."""
     if value == baseline:
-        return Verdict("pass")
+        return Judgement(Verdict.PASS)
     message = (f"{metric} is {value!r}, the baseline recorded on profile {where.profile!r} "
                f"under {where.stack or 'an unknown stack'} is {baseline!r} ({where.path}). "
                f"{explain}").rstrip()
-    return Verdict("fail" if fails(baseline, value) else "changed", message)
+    return Judgement(Verdict.FAIL if fails(baseline, value) else Verdict.CHANGED, message)
 
 
 MEMBERS = ", "  # how a set of names is written as one value
@@ -106,7 +106,7 @@ def smallest_growth(baseline: float, fraction: float) -> int:
     return math.floor(baseline * fraction) + 1
 
 
-def no_new(metric: str, value: set, baseline: set, where: Where, explain: str = "") -> Verdict:
+def no_new(metric: str, value: set, baseline: set, where: Where, explain: str = "") -> Judgement:
     """A set that must gain no member (the ops a compiled graph calls): a member the
     baseline lacks fails, naming it; a member lost is "changed" (reported, not failed)."""
     new, lost = sorted(value - baseline), sorted(baseline - value)
@@ -114,7 +114,7 @@ def no_new(metric: str, value: set, baseline: set, where: Where, explain: str = 
         f"new: {', '.join(new)}" if new else "", f"lost: {', '.join(lost)}" if lost else "")
         if part)
     if not diff:
-        return Verdict("pass")
+        return Judgement(Verdict.PASS)
     message = (f"{metric} differ from the {len(baseline)} recorded {where} under "
                f"{where.stack or 'an unknown stack'}: {diff}. {explain}").rstrip()
-    return Verdict("fail" if new else "changed", message)
+    return Judgement(Verdict.FAIL if new else Verdict.CHANGED, message)

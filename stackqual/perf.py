@@ -26,6 +26,7 @@ from . import calibration
 from . import judge as rules
 from . import incompatible, policy, timed, timing
 from .gate import Gate
+from .verdicts import BLOCKING, Verdict
 
 
 @dataclass
@@ -136,7 +137,7 @@ class PerfGate:
             f"{calibration.side_by_side(was, now)}. A timing is compared only on an "
             f"equivalent machine ({within[1]}); record this machine's "
             f"with: {RECORD_COMMAND}")
-        gate.record(metric, None, None, "not-comparable", "stackqual.calibration", message,
+        gate.record(metric, None, None, Verdict.NOT_COMPARABLE, "stackqual.calibration", message,
                     {**(details or {}), "reasons": reasons, "calibration_recorded": was,
                      "calibration_here": now})
         pytest.skip(f"{gate.check_id(metric)}: {message}")
@@ -179,7 +180,7 @@ class PerfGate:
         neighbour on the same physical core); otherwise the check is not comparable."""
         def decide(baseline) -> timed.Judgement:
             judgement = timed.judge(metric, m, band, confirm)
-            if judgement.verdict == "regressed" and recheck:
+            if judgement.verdict == Verdict.REGRESSED and recheck:
                 now = self._calibrate(device)
                 details["calibration_after"] = now
                 self._require_equivalent(
@@ -190,7 +191,7 @@ class PerfGate:
                            noise_limited=judgement.noise_limited)
             return judgement
 
-        fail_on = rules.FAILING + (("inconclusive",) if self.options.inconclusive_fails else ())
+        fail_on = BLOCKING | ({Verdict.INCONCLUSIVE} if self.options.inconclusive_fails else set())
         self.gate.against_baseline(metric, m.value, decide, kind="positive number",
                                    details=details, source=band.source if band else "",
                                    stage=stage, described=m.described, fail_on=fail_on)
@@ -220,7 +221,7 @@ class PerfGate:
             floor_open = at_least and c.low <= at_least[0] <= c.high
             if band is None:  # recording, or nothing to compare: aim for precision
                 return c.half_width <= tol / 2 and not floor_open
-            return timed.placement(measured(c), band) != "inconclusive" and not floor_open
+            return timed.placement(measured(c), band) != Verdict.INCONCLUSIVE and not floor_open
 
         def measure() -> timing.Comparison:
             return timing.measure(a, b, names=names, device=device,

@@ -9,6 +9,8 @@ import importlib.util
 import re
 from pathlib import Path
 
+from .verdicts import Verdict
+
 MISSING = "(no plot: matplotlib is not installed here; `pip install matplotlib` draws it)"
 
 
@@ -24,8 +26,8 @@ def pyplot():
     import matplotlib.pyplot as plt
     return plt
 
-COLORS = {"pass": "tab:blue", "improved": "tab:green", "regressed": "tab:red",
-          "inconclusive": "tab:orange"}
+COLORS = {Verdict.PASS: "tab:blue", Verdict.IMPROVED: "tab:green", Verdict.REGRESSED: "tab:red",
+          Verdict.INCONCLUSIVE: "tab:orange"}
 
 
 def label(check_id: str) -> str:

@@ -43,14 +43,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import benchmarks, devices, health, plugin, policy, usage
+from . import exits
+from .exits import WORST_FIRST, Exit, epilog, worst
 from .health import Health
+from .verdicts import BLOCKING, UNJUDGED, Verdict
 
-EXIT_MEANING = {0: "qualified", 1: "not qualified: a check failed",
-                2: "not qualified: some checks could not be judged", 3: "the run itself broke"}
-FAILED = ("fail", "regressed")
-NOT_JUDGED = ("no-baseline", "inconclusive", "not-comparable")
+FAILED, NOT_JUDGED, BROKE = Exit.FAILED.word, Exit.NOT_JUDGED.word, Exit.BROKE.word
 FIRST = ("hardware",)  # the machine's own rates before anything depends on them
-HELP = f"""exit codes: {'; '.join(f'{k} {v}' for k, v in EXIT_MEANING.items())}; 4 bad usage.
+HELP = f"""{epilog("qualify")}
 Arguments after `--` go to each suite's pytest, e.g.
   stackqual qualify --suite hardware -- -m "not slow"."""
 
@@ -58,7 +58,7 @@ Arguments after `--` go to each suite's pytest, e.g.
 @dataclass
 class Item:
     """One thing that is not a pass, as the summary lists it."""
-    kind: str  # failed, not judged, broke
+    kind: str  # failed, not judged or broke: the word of the Exit it leads to
     where: str
     why: str
 
@@ -278,39 +278,38 @@ def _broke(run: SuiteRun, log: str) -> str:
 def judge(checks: list[health.Health], runs: list[SuiteRun]) -> tuple[int, list[Item]]:
     items = []
     for h in checks:
-        if h.verdict == "fail":
-            items.append(Item("failed", f"health: {h.name}", h.reason))
-        elif h.verdict == "not-judged":
-            items.append(Item("not judged", f"health: {h.name}", h.reason))
+        if h.verdict in BLOCKING:
+            items.append(Item(FAILED, f"health: {h.name}", h.reason))
+        elif h.verdict in UNJUDGED:
+            items.append(Item(NOT_JUDGED, f"health: {h.name}", h.reason))
     for run in runs:
         before = len(items)
         at = f"{run.device}: " if run.device else ""
         if run.broke:
-            items.append(Item("broke", at + run.name, run.broke))
+            items.append(Item(BROKE, at + run.name, run.broke))
         failed_by_check = set()
         for c in run.checks:
-            if c["verdict"] in FAILED:
+            if c["verdict"] in BLOCKING:
                 failed_by_check.add(c["nodeid"])
-                items.append(Item("failed", at + c["check_id"], c["message"] or c["verdict"]))
-            elif c["verdict"] in NOT_JUDGED:
-                items.append(Item("not judged", at + c["check_id"], f"{c['verdict']}: "
+                items.append(Item(FAILED, at + c["check_id"], c["message"] or c["verdict"]))
+            elif c["verdict"] in UNJUDGED:
+                items.append(Item(NOT_JUDGED, at + c["check_id"], f"{c['verdict']}: "
                                   + (c["message"] or _no_baseline(c))))
         for nodeid, t in run.tests.items():
             if t["outcome"] == "failed" and nodeid not in failed_by_check:
-                items.append(Item("failed", at + nodeid, t.get("reason", "")))
+                items.append(Item(FAILED, at + nodeid, t.get("reason", "")))
         skipped = [t.get("reason", "") for t in run.tests.values()
                    if t["outcome"] == "skipped"]
         if run.returncode == 5 and skipped and len(items) == before:  # not already said why
             reasons = "; ".join(f"{n} x {why}" if n > 1 else why for why, n in
                                 Counter(skipped).most_common(3))
-            items.append(Item("not judged", at + run.name,
+            items.append(Item(NOT_JUDGED, at + run.name,
                               f"nothing was judged: every test skipped ({reasons})"))
     if runs and not any(run.tests for run in runs):
-        items.append(Item("not judged", "qualify", "no test was selected in any suite (the "
+        items.append(Item(NOT_JUDGED, "qualify", "no test was selected in any suite (the "
                           "pytest arguments after `--` deselected them all)"))
-    kinds = {i.kind for i in items}
-    code = 1 if "failed" in kinds else 3 if "broke" in kinds else 2 if kinds else 0
-    order = ("failed", "broke", "not judged")
+    code = worst(e for e in Exit if e.word in {i.kind for i in items})
+    order = [e.word for e in WORST_FIRST]
     return code, sorted(items, key=lambda i: order.index(i.kind))
 
 
@@ -324,21 +323,21 @@ def meaning(code: int, record: bool = False, interrupted=None) -> str:
         return f"interrupted by {interrupted.signal}: not qualified, the run did not finish"
     if record and code == 0:
         return "this profile's baselines were recorded (not a qualification): review and commit"
-    return EXIT_MEANING[code]
+    return exits.meaning("qualify", code)
 
 
 def summary(code: int, items: list[Item], checks: list[health.Health], runs: list[SuiteRun],
             profile_name: str, command: str, seconds: float, record: bool = False,
-            node: str = "", per_device: list | None = None, worst: dict | None = None,
+            node: str = "", per_device: list | None = None, worst_device: dict | None = None,
             interrupted=None) -> str:
     title = (("BASELINES RECORDED" if record else "QUALIFIED") if code == 0 else
              "INTERRUPTED" if interrupted else "NOT QUALIFIED")
     lines = [f"# Node {title}: exit {code}, {meaning(code, record, interrupted)}", "",
              f"Node `{node}`, profile `{profile_name}`, {seconds / 60:.1f} min. Command: "
              f"`{command}`", ""]
-    if worst and worst["exit"]:
-        lines += [f"Worst device: **{worst['described']}**, exit {worst['exit']} "
-                  f"({len(worst['not_a_pass'])} not a pass).", ""]
+    if worst_device and worst_device["exit"]:
+        lines += [f"Worst device: **{worst_device['described']}**, exit {worst_device['exit']} "
+                  f"({len(worst_device['not_a_pass'])} not a pass).", ""]
     if per_device:
         lines += ["## Devices", "", "| device | uuid | serial | exit | not a pass |",
                   "|---|---|---|---|---|"]
@@ -359,8 +358,8 @@ def summary(code: int, items: list[Item], checks: list[health.Health], runs: lis
         where = f"{run.device} {run.name}" if run.device else run.name
         lines.append(f"| {where} | {outcomes.count('passed')} / {outcomes.count('failed')} / "
                      f"{outcomes.count('skipped')} | {len(verdicts)} ("
-                     f"{sum(v in FAILED for v in verdicts)} failed, "
-                     f"{sum(v in NOT_JUDGED for v in verdicts)} not judged) | {run.seconds:.0f} s"
+                     f"{sum(v in BLOCKING for v in verdicts)} failed, "
+                     f"{sum(v in UNJUDGED for v in verdicts)} not judged) | {run.seconds:.0f} s"
                      f" | {'BROKE: ' + run.broke[:80] if run.broke else f'exit {run.returncode}'}"
                      f" |")
     lines += ["", "## Health", "", "| check | verdict | value | why |", "|---|---|---|---|"]
@@ -470,9 +469,9 @@ def _run(args, checks: list, gpus: list, runs: list, names: list[str], suites_di
     (out / "health.json").write_text(json.dumps([h.as_dict() for h in checks], indent=2,
                                                 default=str) + "\n")
     for h in checks:
-        if h.verdict in ("fail", "not-judged"):
+        if h.verdict in BLOCKING | UNJUDGED:
             print(f"health: {h.name}: {h.verdict}: {h.reason}", flush=True)
-    if not any(h.verdict in ("fail", "not-judged") for h in checks):
+    if not any(h.verdict in BLOCKING | UNJUDGED for h in checks):
         extra = ["--update-baselines"] if args.record else []
         baselines_root = Path(args.baselines_dir).resolve() if args.baselines_dir else \
             repo / "baselines"
@@ -504,7 +503,7 @@ def _run(args, checks: list, gpus: list, runs: list, names: list[str], suites_di
         if args.record:  # each suite's process saved its part of the benchmark run
             benchmarks.merge_saved(list(benchmarks.saved_runs(saved) - saved_before))
     else:
-        failed = any(h.verdict == "fail" for h in checks)
+        failed = any(h.verdict in BLOCKING for h in checks)
         print("the suites were not run: the node " + ("failed its health preflight" if failed
               else "could not be judged (above)"), flush=True)
 
@@ -516,15 +515,15 @@ def _verdict(args, checks: list, gpus: list, runs: list, out: Path, profile_name
 
     code, items = judge(checks, runs)
     if interrupted:
-        items.insert(0, Item("broke", "qualify", f"interrupted by {interrupted.signal}: the "
+        items.insert(0, Item(BROKE, "qualify", f"interrupted by {interrupted.signal}: the "
                              "run stopped before its end; what was measured is kept"))
-        code = 3
+        code = Exit.BROKE
     per_device = [device_verdict(gpu, checks, runs) for gpu in gpus if gpu]
-    worst = max(per_device, key=lambda d: (SEVERITY.index(d["exit"]), len(d["not_a_pass"])),
-                default=None)
+    worst_device = max(per_device, key=lambda d: (-WORST_FIRST.index(d["exit"]),
+                                                  len(d["not_a_pass"])), default=None)
     seconds = time.monotonic() - started
     text = summary(code, items, checks, runs, profile_name, command, seconds, args.record,
-                   node, per_device, worst, interrupted)
+                   node, per_device, worst_device, interrupted)
     # A message may carry what a framework printed, surrogates included: never lose the
     # verdict to an encoding error.
     (out / "summary.md").write_text(text, encoding="utf-8", errors="backslashreplace")
@@ -533,7 +532,7 @@ def _verdict(args, checks: list, gpus: list, runs: list, out: Path, profile_name
          "host": socket.gethostname(),
          "profile": profile_name, "command": command, "seconds": round(seconds, 1),
          "fingerprint": profile.fingerprint(), "not_a_pass": [vars(i) for i in items],
-         "devices": per_device, "worst_device": worst and worst["label"],
+         "devices": per_device, "worst_device": worst_device and worst_device["label"],
          "suites": {f"{r.device}/{r.name}" if r.device else r.name:
                     {"returncode": r.returncode, "broke": r.broke, "device": r.device,
                      "seconds": round(r.seconds, 1),
@@ -543,17 +542,12 @@ def _verdict(args, checks: list, gpus: list, runs: list, out: Path, profile_name
         print(f"  {item.kind}: {item.where}: {item.why[:160]}")
     if len(items) > 20:
         print(f"  ... {len(items) - 20} more in {out / 'summary.md'}")
-    if worst and worst["exit"]:
-        print(f"worst device: {worst['described']}: exit {worst['exit']}")
+    if worst_device and worst_device["exit"]:
+        print(f"worst device: {worst_device['described']}: exit {worst_device['exit']}")
     print(f"summary: {out / 'summary.md'}")
     print(f"stackqual qualify: exit {code}: {meaning(code, args.record, interrupted).upper()}"
           f" ({seconds / 60:.1f} min)")
     return code
-
-
-# The order in which a device's verdict is worse than another's: a failed check, a broken
-# run, something not judged, qualified.
-SEVERITY = (0, 2, 3, 1)
 
 
 def new_folder(path: Path) -> Path:
@@ -581,10 +575,10 @@ def each_gpu(checks: list[health.Health]) -> list[devices.Device]:
     nvml, _ = health.load_nvml()
     found = devices.visible(nvml)
     if found:
-        checks.append(Health("gpus to qualify", "info", len(found),
+        checks.append(Health("gpus to qualify", Verdict.INFO, len(found),
                              "; ".join(d.describe() for d in found)))
     else:
-        checks.append(Health("gpus to qualify", "not-judged", 0,
+        checks.append(Health("gpus to qualify", Verdict.NOT_JUDGED, 0,
                              "--each-gpu: no GPU is visible (CUDA_VISIBLE_DEVICES, NVML, "
                              "torch.cuda)"))
     return found
@@ -597,4 +591,4 @@ def device_verdict(gpu: devices.Device, checks: list[health.Health],
     own = [h for h in checks if prefix and h.name.startswith(prefix)]
     code, items = judge(own, [r for r in runs if r.device == gpu.label])
     return {**gpu.as_dict(), "described": gpu.describe(), "exit": code,
-            "verdict": EXIT_MEANING[code], "not_a_pass": [vars(i) for i in items]}
+            "verdict": exits.meaning("qualify", code), "not_a_pass": [vars(i) for i in items]}

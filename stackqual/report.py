@@ -14,17 +14,7 @@ from pathlib import Path
 
 from . import calibration, plots
 from .judge import MEMBERS
-
-# pass: within bound / equal to baseline. fail: the gate fired. improved: better than the
-# baseline (consider re-recording). no-baseline: measured, not compared (profile has none).
-# recorded: staged for --update-baselines. info: reported only, never gated.
-# Timings (stackqual.perf) add regressed (the gate fired) and inconclusive (too noisy to
-# tell after the round and time caps). changed: a categorical value (which kernel ran)
-# differs from the baseline in a way that is reported, not failed. not-comparable: a timing
-# whose baseline was measured on a machine this one is not equivalent to
-# (stackqual.calibration); skipped, never judged.
-VERDICTS = ("pass", "fail", "improved", "no-baseline", "recorded", "info", "regressed",
-            "inconclusive", "changed", "not-comparable")
+from .verdicts import BLOCKING, UNJUDGED, Verdict
 
 
 @dataclass
@@ -35,14 +25,13 @@ class CheckRecord:
     metric: str
     measured: object
     expected: object
-    verdict: str
+    verdict: Verdict  # stackqual.verdicts says what each means
     source: str = ""  # where the expectation comes from: a baseline file, a policy
     message: str = ""
     details: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"unknown verdict {self.verdict!r}; expected one of {VERDICTS}")
+        self.verdict = Verdict(self.verdict)  # an unknown word is a ValueError
 
 
 def _json_safe(value):
@@ -163,7 +152,7 @@ class RunReport:
         """The timed ratios, and the times (compile seconds) judged against a baseline."""
         return self.timed_checks() + [
             c for c in self.checks if "samples_s" in c.details and "ratio" not in c.details
-            and isinstance(c.expected, (int, float)) and c.verdict != "not-comparable"]
+            and isinstance(c.expected, (int, float)) and c.verdict != Verdict.NOT_COMPARABLE]
 
     def markdown(self, data: dict, plot: Path | None = None,
                  sections: list[list[str]] = ()) -> str:
@@ -185,12 +174,11 @@ class RunReport:
             if name not in fp:  # torch is already listed with its local version
                 lines.append(f"| {name} | {version} |")
 
-        failed = [c for c in self.checks if c.verdict in ("fail", "regressed")]
+        failed = [c for c in self.checks if c.verdict in BLOCKING]
         if failed:
             lines += ["", "## Failed checks", ""]
             lines += [f"- `{c.check_id}` ({c.verdict}): {c.message}" for c in failed]
-        unjudged = [c for c in self.checks
-                    if c.verdict in ("no-baseline", "inconclusive", "not-comparable")]
+        unjudged = [c for c in self.checks if c.verdict in UNJUDGED]
         if unjudged:
             lines += ["", "## Not judged", ""]
             lines += [f"- `{c.check_id}` ({c.verdict}): "
@@ -248,7 +236,7 @@ class RunReport:
                 lines.append(f"| `{c.check_id}` | {measured} | {expected} | {band} | "
                              f"{caught} | {c.verdict} |")
 
-        incomparable = [c for c in self.checks if c.verdict == "not-comparable"]
+        incomparable = [c for c in self.checks if c.verdict == Verdict.NOT_COMPARABLE]
         if self.calibrations or incomparable:
             lines += ["", "## Machine calibration", "",
                       "Yardsticks timed like the cases (stackqual.calibration); a timing "

@@ -38,6 +38,7 @@ from pathlib import Path
 import pytest
 
 from . import incompatible
+from .verdicts import Verdict
 
 # syrupy is imported where a snapshot is taken, not here: the agents suite's policy and the
 # self-tests import this module on nodes where syrupy is not installed (the agents suite
@@ -191,7 +192,7 @@ class Snapshots:
             same = self.assertion(name=kind) == value
             if same:
                 self.gate.record(f"snapshot[{kind}]", "same", None,
-                                 "recorded" if self.update else "pass", str(path))
+                                 Verdict.RECORDED if self.update else Verdict.PASS, str(path))
                 continue
             diff = full_diff(stored, self.extension.serialize(value),
                              f"{path.parent.parent.name}/{path.parent.name}/{path.name}",
@@ -200,18 +201,18 @@ class Snapshots:
             if stored is None:  # nothing recorded to judge against: not judged, not failed
                 summary = (f"no snapshot {path}: record one with: pytest "
                            f"'{self.gate.nodeid}' --snapshot-update")
-                self.gate.record(f"snapshot[{kind}]", "missing", None, "no-baseline",
+                self.gate.record(f"snapshot[{kind}]", "missing", None, Verdict.NO_BASELINE,
                                  f"{path} ({self.kinds_source})", summary,
                                  {"kind": kind, "blocks": severity.blocks})
                 missing.append(summary)
                 continue
             summary = (f"{kind} changed ({'blocks' if severity.blocks else 'for review'}"
                        f": {severity.why})")
-            verdict = "fail" if severity.blocks else "changed"
+            verdict = Verdict.FAIL if severity.blocks else Verdict.CHANGED
             self.gate.record(f"snapshot[{kind}]", "changed", "same", verdict,
                              f"{path} ({self.kinds_source})", summary,
                              {"diff": diff, "kind": kind, "blocks": severity.blocks})
-            (failures if verdict == "fail" else review).append(f"{summary}\n{diff}")
+            (failures if verdict == Verdict.FAIL else review).append(f"{summary}\n{diff}")
         if review:
             warnings.warn(f"{self.gate.case_id}: " + "\n".join(review), SnapshotChanged,
                           stacklevel=2)

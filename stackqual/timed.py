@@ -32,6 +32,7 @@ from typing import Callable
 
 from . import judge as rules
 from . import policy
+from .verdicts import Verdict
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Measured:
 
 
 @dataclass(frozen=True)
-class Judgement(rules.Verdict):
+class Judgement(rules.Judgement):
     detectable: float = 0.0  # minimum detectable slowdown, a fraction
     noise_limited: bool = False
     value: float | None = None  # the figure the verdict rests on, when a confirmation's
@@ -110,16 +111,16 @@ def judge(metric: str, m: Measured, band: Band,
     why_unsure = (f"after {m.stopped}: " if m.stopped else "") + (
         f"{m.described} straddles the baseline {band.edge()}")
     confirmed = False
-    if verdict == "regressed" and m.busy:
-        verdict, why_unsure = "inconclusive", f"because {busy_note(m.others_busy)}: {m.described}"
-    elif verdict == "regressed" and confirm is not None:
+    if verdict == Verdict.REGRESSED and m.busy:
+        verdict, why_unsure = Verdict.INCONCLUSIVE, f"because {busy_note(m.others_busy)}: {m.described}"
+    elif verdict == Verdict.REGRESSED and confirm is not None:
         again = confirm()
         if again.busy:
-            verdict = "inconclusive"
+            verdict = Verdict.INCONCLUSIVE
             why_unsure = (f"because {busy_note(again.others_busy)} during the confirmation "
                           f"of a first measurement {direction} the baseline: {again.described}")
-        elif placement(again, band) != "regressed":
-            verdict = "inconclusive"
+        elif placement(again, band) != Verdict.REGRESSED:
+            verdict = Verdict.INCONCLUSIVE
             why_unsure = (f"because a first measurement was {direction} the baseline "
                           f"{band.edge()} ({m.described}) but its confirmation was not "
                           f"({again.described})")
@@ -129,16 +130,16 @@ def judge(metric: str, m: Measured, band: Band,
                           m.half_width > band.tolerance, m.value if confirmed else None)
     better = "above" if band.higher_is_better else "below"
     message = {
-        "regressed": f"{metric} regressed: {m.described}, whole interval {direction} the "
+        Verdict.REGRESSED: f"{metric} regressed: {m.described}, whole interval {direction} the "
                      f"baseline {band.edge()}" + (", in two measurements" if confirmed else "")
                      + f" ({band.source})",
-        "improved": f"{metric} improved: {m.described}, whole interval {better} the baseline "
+        Verdict.IMPROVED: f"{metric} improved: {m.described}, whole interval {better} the baseline "
                     f"{band.baseline:.4g} by more than {band.tolerance:.0%}: consider "
                     "--update-baselines",
-        "inconclusive": f"{metric} inconclusive {why_unsure}; rerun on a quieter machine or "
+        Verdict.INCONCLUSIVE: f"{metric} inconclusive {why_unsure}; rerun on a quieter machine or "
                         "raise --perf-max-time",
-        "pass": f"{metric} pass: {judgement.detectable_text}",
+        Verdict.PASS: f"{metric} pass: {judgement.detectable_text}",
     }[verdict]
-    if verdict != "pass" and judgement.noise_limited:
+    if verdict != Verdict.PASS and judgement.noise_limited:
         message += f" ({judgement.detectable_text})"
     return dataclasses.replace(judgement, message=message)

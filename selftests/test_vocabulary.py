@@ -1,0 +1,96 @@
+"""Meta-tests of the harness's one vocabulary: every verdict word and every exit code is
+defined once (stackqual.verdicts, stackqual.exits) and read from there; every verdict is
+placed in exactly one class; no import cycle under stackqual/."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from selftests.support import REPO
+from stackqual import exits, verdicts
+from stackqual.verdicts import Verdict
+
+HARNESS = REPO / "stackqual"
+WORDS = {v.value for v in Verdict}
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in HARNESS.glob("*.py") if p.name not in ("verdicts.py", "exits.py"))
+
+
+def test_every_verdict_is_in_exactly_one_class():
+    classes = (verdicts.BLOCKING, verdicts.UNJUDGED, verdicts.PASSING, {Verdict.CHANGED},
+               verdicts.NOT_A_JUDGEMENT - verdicts.UNJUDGED)
+    for v in Verdict:
+        assert sum(v in c for c in classes) == 1, f"{v!r} is in {sum(v in c for c in classes)}"
+
+
+def _verdict_literals(tree: ast.AST) -> list[tuple[int, str]]:
+    """String constants that are verdict words, compared with something named *verdict*."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        if not any("verdict" in ast.unparse(s) for s in sides):
+            continue
+        for side in sides:
+            for const in ast.walk(side):
+                if isinstance(const, ast.Constant) and const.value in WORDS:
+                    found.append((node.lineno, const.value))
+    return found
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: p.name)
+def test_verdicts_are_compared_through_the_enum_never_as_words(path):
+    """A word written out next to a verdict is a second definition of the vocabulary: a
+    new verdict or a renamed one would silently miss it (stackqual.verdicts)."""
+    found = _verdict_literals(ast.parse(path.read_text()))
+    assert not found, (f"{path.relative_to(REPO)} compares verdicts with words at "
+                       f"{found}: use stackqual.verdicts.Verdict and its classes")
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: p.name)
+def test_no_module_keeps_its_own_exit_code_table(path):
+    """Each command's meaning of each code is stackqual.exits.MEANING."""
+    tree = ast.parse(path.read_text())
+    tables = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Dict) and n.keys
+              and all(isinstance(k, ast.Constant) and k.value in (0, 1, 2, 3) for k in n.keys)
+              and all(isinstance(v, ast.Constant) and isinstance(v.value, str)
+                      for v in n.values)]
+    assert not tables, f"{path.relative_to(REPO)}: a table of exit meanings at lines {tables}"
+
+
+def test_every_command_says_what_its_codes_mean():
+    for command, table in exits.MEANING.items():
+        assert exits.Exit.OK in table and exits.Exit.FAILED in table, command
+        assert "70 an error of stackqual itself" in exits.epilog(command)
+
+
+def _imports(path: Path) -> set[str]:
+    """The stackqual modules `path` imports when it is imported (module level)."""
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stackqual."):
+            found.add(node.module.split(".")[1])
+    return {name for name in found if (HARNESS / f"{name}.py").is_file()}
+
+
+def test_no_import_cycle_under_stackqual():
+    graph = {p.stem: _imports(p) for p in HARNESS.glob("*.py")}
+
+    def cycle_from(start, path):
+        for name in sorted(graph[path[-1]]):
+            if name == start:
+                return [*path, name]
+            if name not in path and name > start:  # each cycle found from its least module
+                found = cycle_from(start, [*path, name])
+                if found:
+                    return found
+        return None
+
+    cycles = [c for c in (cycle_from(m, [m]) for m in sorted(graph)) if c]
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)

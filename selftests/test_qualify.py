@@ -3,7 +3,6 @@ their own folder (a passing check, a failing one, one without a baseline, a test
 hangs, a process that segfaults), a busy machine, the real hardware suite with an empty
 baselines folder and slowed on purpose; and the health checks through a stand-in NVML."""
 
-import contextlib
 import json
 import os
 import signal
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from selftests.support import REPO, processes_naming, unguarded_environ
+from selftests.standin_nvml.pynvml import StandInNVML
 from stackqual import health
 
 SUITES = {
@@ -114,6 +114,8 @@ def qualify(project: Path, *args, quiet="0", env=None):
 
 
 pytestmark = pytest.mark.slow
+# qualify's own process on a node whose NVML knows 8 healthy GPUs (the stand-in pynvml).
+NODE = {"PYTHONPATH": str(REPO / "selftests" / "standin_nvml")}
 
 
 def test_exit_0_when_every_check_passes(project):
@@ -258,7 +260,7 @@ def test_each_gpu_runs_every_visible_device_in_its_own_processes_and_names_the_w
     """Stand-in devices: the outer CUDA_VISIBLE_DEVICES a scheduler would set (3,5,7); the
     process of device 5 crashes, the others still run, and the node's verdict names it."""
     done, folder, verdict = qualify(project, "--suite", "per_device", "--each-gpu", "--node",
-                                    "node-a", env={"CUDA_VISIBLE_DEVICES": "3,5,7"})
+                                    "node-a", env={"CUDA_VISIBLE_DEVICES": "3,5,7", **NODE})
     assert done.returncode == 3, done.stdout + done.stderr
     assert verdict["node"] == "node-a" and folder.name.startswith("qualify-cpu-test-node-a-")
     assert [(d["label"], d["visible"], d["exit"]) for d in verdict["devices"]] == [
@@ -272,12 +274,13 @@ def test_each_gpu_runs_every_visible_device_in_its_own_processes_and_names_the_w
         [seen] = [e for e in events if e.get("metric") == "visible"]
         assert seen["measured"] == visible and seen["details"]["order"] == "PCI_BUS_ID"
     summary = (folder / "summary.md").read_text()
-    assert "Worst device: **gpu1**" in summary and "## Devices" in summary
+    assert "Worst device: **gpu1 (uuid GPU-5, serial 1650000005" in summary
+    assert "## Devices" in summary and verdict["devices"][1]["not_a_pass"] == [item]
 
 
 def test_each_gpu_runs_the_whole_node_tests_once_with_every_gpu(project):
     done, folder, verdict = qualify(project, "--suite", "hardware", "--each-gpu",
-                                    env={"CUDA_VISIBLE_DEVICES": "3,5"})
+                                    env={"CUDA_VISIBLE_DEVICES": "3,5", **NODE})
     assert done.returncode == 0, done.stdout + done.stderr
     seen = {}
     for where in ("gpu0/hardware", "gpu1/hardware", "node/hardware"):
@@ -288,6 +291,19 @@ def test_each_gpu_runs_the_whole_node_tests_once_with_every_gpu(project):
     assert verdict["suites"]["node/hardware"]["device"] == "node"
 
 
+@pytest.mark.parametrize("nvml", [NODE, {}], ids=["nvml", "no-nvml"])
+def test_each_gpu_never_qualifies_gpus_that_are_not_there(project, nvml):
+    """Defect: CUDA_VISIBLE_DEVICES=garbage,junk on a machine with no GPU was "gpu0",
+    "gpu1" and exit 0, QUALIFIED. NVML (a stand-in node of 8) or, without it, torch
+    (this machine: none) says which entries are GPUs; the rest fail the node."""
+    done, _, verdict = qualify(project, "--suite", "ok", "--each-gpu",
+                               env={"CUDA_VISIBLE_DEVICES": "1,garbage,junk", **nvml})
+    assert done.returncode == 1, done.stdout + done.stderr
+    [item] = verdict["not_a_pass"]
+    assert item["where"] == "health: gpus to qualify" and "garbage, junk" in item["why"]
+    assert verdict["suites"] == {}  # nothing ran on made-up devices
+
+
 def test_each_gpu_with_no_gpu_visible_is_not_judged(project):
     done, _, verdict = qualify(project, "--suite", "ok", "--each-gpu",
                                env={"CUDA_VISIBLE_DEVICES": ""})
@@ -296,63 +312,6 @@ def test_each_gpu_with_no_gpu_visible_is_not_judged(project):
 
 
 # -- health, through a stand-in NVML --------------------------------------------------------
-class StandInNVML:
-    """The pynvml names health.py calls, answering as a healthy H100 unless told."""
-
-    class NVMLError(Exception):
-        pass
-
-    NVML_VOLATILE_ECC, NVML_AGGREGATE_ECC, NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 0, 1, 1
-    NVML_CLOCK_SM, NVML_CLOCK_MEM = 1, 2
-
-    def __init__(self, count=1, ecc=(1, 1), uncorrected=0, remapped=(0, 0, 0, 0),
-                 throttle=0x4, pcie=((5, 5), (16, 16)), power=(700_000, 700_000),
-                 pcie_idle=None):
-        self.count, self.ecc, self.uncorrected = count, ecc, uncorrected
-        self.remapped, self.throttle, self.power = remapped, throttle, power
-        # The link as read under load, and at idle (a GPU trains its link down when idle).
-        self.pcie_loaded, self.pcie_idle = pcie, pcie_idle or pcie
-        self.loaded = False
-
-    @contextlib.contextmanager
-    def load(self):
-        """The GEMM load (stackqual.health.gemm_load) as NVML sees it."""
-        self.loaded = True
-        try:
-            yield
-        finally:
-            self.loaded = False
-
-    @property
-    def pcie(self):
-        return self.pcie_loaded if self.loaded else self.pcie_idle
-
-    def nvmlDeviceGetCount(self): return self.count
-    def nvmlSystemGetDriverVersion(self): return "575.51.03"
-    def nvmlSystemGetCudaDriverVersion(self): return 12090
-    def nvmlDeviceGetHandleByIndex(self, i): return i
-    def nvmlDeviceGetHandleByUUID(self, uuid): return int(uuid.rsplit("-", 1)[1])
-    def nvmlDeviceGetIndex(self, h): return h
-    def nvmlDeviceGetUUID(self, h): return f"GPU-{h}"
-    def nvmlDeviceGetSerial(self, h): return f"165000000{h}"
-    def nvmlDeviceGetName(self, h): return "NVIDIA H100 80GB HBM3"
-    def nvmlDeviceGetEccMode(self, h): return self.ecc
-    def nvmlDeviceGetTotalEccErrors(self, h, kind, counter): return self.uncorrected
-    def nvmlDeviceGetRemappedRows(self, h): return self.remapped
-    def nvmlDeviceGetRetiredPagesPendingStatus(self, h): return 0
-    def nvmlDeviceGetCurrPcieLinkGeneration(self, h): return self.pcie[0][0]
-    def nvmlDeviceGetMaxPcieLinkGeneration(self, h): return self.pcie[0][1]
-    def nvmlDeviceGetCurrPcieLinkWidth(self, h): return self.pcie[1][0]
-    def nvmlDeviceGetMaxPcieLinkWidth(self, h): return self.pcie[1][1]
-    def nvmlDeviceGetEnforcedPowerLimit(self, h): return self.power[0]
-    def nvmlDeviceGetPowerManagementDefaultLimit(self, h): return self.power[1]
-    def nvmlDeviceGetMigMode(self, h): return (0, 0)
-    def nvmlDeviceGetPersistenceMode(self, h): return 1
-    def nvmlDeviceGetCurrentClocksEventReasons(self, h): return self.throttle
-    def nvmlDeviceGetClockInfo(self, h, clock): return 1980 if clock == 1 else 2619
-    def nvmlDeviceGetMaxClockInfo(self, h, clock): return 1980 if clock == 1 else 2619
-
-
 def verdicts(nvml, expect_gpus=1) -> dict:
     return {h.name: h for h in health.gpu_checks(nvml, expect_gpus, nvml.load)}
 

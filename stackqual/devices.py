@@ -85,6 +85,20 @@ def visible(nvml=None) -> list[Device]:
     return [Device(i, entry, **_about(nvml, entry)) for i, entry in enumerate(entries)]
 
 
+def not_here(gpus: list[Device], nvml=None) -> tuple[list[str], str]:
+    """The CUDA_VISIBLE_DEVICES entries that are no GPU of this node, and who says so: NVML
+    knows no such index or UUID; without NVML, torch sees fewer GPUs than the entries (CUDA
+    ignores an invalid entry and every one after it). A scheduler's list with a GPU that
+    fell off the bus, or a made-up list, is never qualified as GPUs."""
+    if nvml is not None:
+        return [g.visible for g in gpus if g.nvml_index is None], "NVML knows no such GPU"
+    import torch
+
+    count = torch.cuda.device_count()
+    return ([g.visible for g in gpus[count:]],
+            f"torch.cuda sees {count} of the {len(gpus)} entries (NVML not loaded)")
+
+
 def whole_node(gpus: list[Device]) -> Device:
     """All of `gpus` at once, for the tests that need the whole node (the interconnect)."""
     return Device(-1, ",".join(g.visible for g in gpus))

@@ -305,7 +305,7 @@ def judge(checks: list[health.Health], runs: list[SuiteRun]) -> tuple[int, list[
                                 Counter(skipped).most_common(3))
             items.append(Item(NOT_JUDGED, at + run.name,
                               f"nothing was judged: every test skipped ({reasons})"))
-    if runs and not any(run.tests for run in runs):
+    if runs and not any(run.tests or run.broke for run in runs):  # a crash said its own
         items.append(Item(NOT_JUDGED, "qualify", "no test was selected in any suite (the "
                           "pytest arguments after `--` deselected them all)"))
     code = worst(e for e in Exit if e.word in {i.kind for i in items})
@@ -571,9 +571,17 @@ def _safe(name: str) -> str:
 
 def each_gpu(checks: list[health.Health]) -> list[devices.Device]:
     """The visible GPUs, one qualification each; none visible is a health check not
-    judged (the operator asked for every GPU)."""
+    judged (the operator asked for every GPU), an entry that is no GPU of this node a
+    failed one."""
     nvml, _ = health.load_nvml()
     found = devices.visible(nvml)
+    missing, who = devices.not_here(found, nvml)
+    if missing:
+        checks.append(Health("gpus to qualify", Verdict.FAIL, len(found) - len(missing),
+                             f"CUDA_VISIBLE_DEVICES names {', '.join(missing)}, no GPU of this "
+                             f"node ({who}): a GPU the job was given is not there (off the "
+                             "bus?), or the list is wrong; nothing was qualified"))
+        return []
     if found:
         checks.append(Health("gpus to qualify", Verdict.INFO, len(found),
                              "; ".join(d.describe() for d in found)))

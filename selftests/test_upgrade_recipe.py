@@ -4,6 +4,7 @@ the tox environments and the stackqual commands they name exist."""
 
 import configparser
 import re
+import tomllib
 
 import pytest
 
@@ -75,3 +76,34 @@ def test_the_ci_recipe_runs_pinned_and_each_candidate_then_ab_then_compare():
     [checkout] = [s for s in job["steps"] if "actions/checkout" in s.get("uses", "")]
     assert checkout["with"]["persist-credentials"] is False
     assert "stackqual compare could not run (exit $code)" in script
+
+
+def test_a_package_a_family_member_pins_exactly_moves_with_it():
+    """Defect: "move only the framework's line" could not install DSPy 3.0.x, which pins
+    gepa exactly; such companions belong to the family (and to its suite's stack, so that
+    compare's Stack section shows them)."""
+    from importlib import metadata
+
+    pinned = set(pinned_names())
+    suites = [line.split(":")[1].split() for line in tomllib.loads(
+        (REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"][
+        "stackqual_suite_packages"]]
+    for family in families.FAMILIES:
+        for name in (n for n in pinned if families.in_family(n, family)):
+            try:
+                requires = metadata.requires(name) or []
+            except metadata.PackageNotFoundError:
+                continue  # not installed here (another extra)
+            for requirement in requires:
+                exact = re.match(r"([A-Za-z0-9_.\-]+)\s*(\[[^\]]*\])?\s*\(?==", requirement)
+                if not exact or "extra ==" in requirement:
+                    continue
+                companion = exact.group(1)
+                assert families.in_family(companion, family), (
+                    f"{name} pins {requirement!r}: add {companion} to the {family} family "
+                    "(stackqual/families.py)")
+                for packages in (p for p in suites if name in p):
+                    assert families.normalise(companion) in packages, (
+                        f"{name} pins {companion}: add it to the packages of its suite "
+                        "(stackqual_suite_packages, pyproject.toml) and to "
+                        "profile.STACK_PACKAGES")

@@ -29,7 +29,8 @@ FAMILIES = {
     "torch": ("torch", "triton", "nvidia-.*"),
     "transformers": ("transformers", "tokenizers", "safetensors", "huggingface-hub", "hf-xet",
                      "datasets", "accelerate"),
-    "agents": ("dspy", "dspy-.*", "haystack-ai", "haystack-experimental", "langgraph",
+    # gepa: DSPy 3.0.x pins it exactly; langgraph-prebuilt and -sdk move with LangGraph
+    "agents": ("dspy", "dspy-.*", "gepa", "haystack-ai", "haystack-experimental", "langgraph",
                "langgraph-.*", "langchain-.*", "crewai", "crewai-.*", "litellm"),
 }
 

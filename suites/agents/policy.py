@@ -20,8 +20,9 @@ SNAPSHOT_KINDS = {
     "events": Kind(blocks=False, why="traces, events and checkpoint history: releases add, "
                    "rename and reorder events; what the LM saw and returned is gated by "
                    "messages and outputs"),
-    "scores": Kind(blocks=False, why="retrieval scores move with tokenisation and float "
-                   "changes; the ranking they give is gated on its own"),
+    "scores": Kind(blocks=False, why="retrieval scores move with tokenisation, float and "
+                   "scoring-formula changes (BM25 variants, idf smoothing); the ranking they "
+                   "give, and which documents come back at all, is gated on its own"),
     "drawing": Kind(blocks=False, why="a graph's drawing (Mermaid) documents the graph; its "
                     "behaviour is gated by the traces and outputs"),
     "config": Kind(blocks=False, why="serialised pipeline config: the format moves between "

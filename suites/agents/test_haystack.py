@@ -44,7 +44,10 @@ def chat(message: ChatMessage) -> dict:
 
 
 def test_bm25_ranks_documents(snapshots_of):
-    retriever = InMemoryBM25Retriever(document_store=store(), top_k=3)
+    # top_k is the whole corpus: which documents come back at all is part of the ranking.
+    # "rhine" matches no query term; Haystack 3.2 returned it at rank 4, 3.4 drops it, a
+    # retrieval change a top_k of 3 hid.
+    retriever = InMemoryBM25Retriever(document_store=store(), top_k=len(DOCUMENTS))
     ranked = retriever.run(query="capital of France")["documents"]
     assert ranked[0].id == "paris"
     snapshots_of.check(ranking=[d.id for d in ranked], scores=[d.score for d in ranked])

@@ -1,6 +1,7 @@
 """Mutation tests of the agents suite, through real runs in fresh processes: a changed
-prompt template in each framework fails the matching snapshot test with a readable diff,
-and a swallowed network call is caught and named."""
+prompt template in each framework fails the matching snapshot test with a readable diff; a
+retrieval that newly returns a document and a signal handler installed at import block;
+a swallowed network call is caught and named."""
 
 import pytest
 
@@ -52,6 +53,17 @@ def test_a_document_retrieval_newly_returns_blocks_on_the_ranking(run_suite):
         messages=("ranking changed (blocks",)), "-vvv")
     assert any(line.lstrip("E ").startswith("+") and "rhine" in line
                for line in run.output.splitlines()), run.output
+
+
+def test_a_signal_handler_installed_at_import_blocks(run_suite):
+    pytest.importorskip("dspy", reason=BY_ID["dspy"].not_installed)
+    run = run_suite.fires(Fault(
+        id="signal-handler-at-import", plugins=("agents.signal_handler_at_import",),
+        selection=(f"{AGENTS}/test_host_effects.py::test_importing_changes_the_host_process"
+                   "[dspy]",),
+        messages=("signals changed (blocks",)), "-vvv")
+    assert any(line.lstrip("E ").startswith("+") and "SIGTERM" in line and "flush_then_exit"
+               in line for line in run.output.splitlines()), run.output
 
 
 def test_swallowed_network_call_is_caught_and_named(run_suite):

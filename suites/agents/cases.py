@@ -20,6 +20,7 @@ class Framework:
     id: str  # test_<id>.py; snapshots in __snapshots__/<id>-<major.minor>/
     distribution: str  # pip name, whose version names the snapshot folder
     module: str  # what the tests import
+    imports: tuple[str, ...] = ()  # what an application imports (host_effects.py); module
 
     @property
     def not_installed(self) -> str:
@@ -38,8 +39,11 @@ class Framework:
 
 FRAMEWORKS = (
     Framework(id="dspy", distribution="dspy", module="dspy"),
-    Framework(id="haystack", distribution="haystack-ai", module="haystack"),
-    Framework(id="langgraph", distribution="langgraph", module="langgraph"),
+    Framework(id="haystack", distribution="haystack-ai", module="haystack",
+              imports=("haystack", "haystack.components.retrievers.in_memory",
+                       "haystack.components.generators.chat")),
+    Framework(id="langgraph", distribution="langgraph", module="langgraph",
+              imports=("langgraph.graph", "langgraph.prebuilt")),
     Framework(id="crewai", distribution="crewai", module="crewai"),
 )
 BY_ID = {f.id: f for f in FRAMEWORKS}

@@ -16,6 +16,9 @@ SNAPSHOT_KINDS = {
                        "it returned to the agent: a changed call acts differently in the world"),
     "ranking": Kind(blocks=True, why="the order of retrieved documents: what the prompt is "
                     "built from"),
+    "signals": Kind(blocks=True, why="signal handlers a framework installs when imported decide "
+                    "what a scheduler's SIGTERM or a Ctrl-C does to the whole host process "
+                    "(host_effects.py)"),
     # Review: a framework changes these between releases without changing behaviour.
     "events": Kind(blocks=False, why="traces, events and checkpoint history: releases add, "
                    "rename and reorder events; what the LM saw and returned is gated by "
@@ -25,6 +28,9 @@ SNAPSHOT_KINDS = {
                    "give, and which documents come back at all, is gated on its own"),
     "drawing": Kind(blocks=False, why="a graph's drawing (Mermaid) documents the graph; its "
                     "behaviour is gated by the traces and outputs"),
+    "host": Kind(blocks=False, why="environment variables, loggers, threads, atexit hooks and "
+                 "warnings filters a framework sets when imported: they change the host "
+                 "process, reviewed rather than failed (host_effects.py)"),
     "config": Kind(blocks=False, why="serialised pipeline config: the format moves between "
                    "releases; that it round-trips is asserted in the test itself"),
 }

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import intervals, plugin, policy, profile, timed, usage
+from . import intervals, plugin, policy, profile, readers, timed, usage
 from .exits import Exit, epilog, meaning
 from .figures import Count, Figure, counts, figures
 from .judge import MEMBERS, smallest_growth
@@ -359,16 +359,8 @@ def load(path: Path) -> dict:
     if path.is_dir():
         found = list(path.glob("ab.json")) or list(path.glob("ab-*/ab.json"))
         if not found:
-            raise ValueError(f"{path}: no ab.json here nor in an ab-* folder")
-        # The newest by the start written in it (the file's time where an older ab wrote
-        # none), not by name: names sort profiles before times.
-        return max((load(p) for p in found), key=lambda d: d["started"])
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: not a readable ab result ({e})") from None
-    if not isinstance(data, dict) or data.get("kind") != "ab" or "cases" not in data:
-        raise ValueError(f"{path}: not a stackqual ab result (no kind 'ab' with cases)")
-    data.setdefault("started", datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-                    .isoformat(timespec="seconds"))
-    return data
+            raise readers.Unreadable(f"{path}: no ab.json here nor in an ab-* folder")
+        return readers.newest([(p, load(p)) for p in found])[1]
+    return readers.read_json(path, "ab result", lambda data: None if isinstance(data, dict)
+                             and data.get("kind") == "ab" and "cases" in data
+                             else "no kind 'ab' with cases")

@@ -42,7 +42,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import incompatible, profile
+from . import incompatible, profile, readers
 from .exits import Exit
 from .verdicts import BLOCKING as FAILING
 from .verdicts import NOT_A_JUDGEMENT, UNJUDGED, Verdict
@@ -99,26 +99,22 @@ def load(path: Path) -> tuple[Path, dict]:
         reports = [_read(p) for p in path.glob("stackqual-*.json")]
         if not reports:
             raise CompareError(f"{path}: no stackqual-*.json run report in this folder")
-        return max(reports, key=lambda found: (str(found[1].get("started", "")),
-                                               _same_second_index(found[0])))
+        return readers.newest(reports)
     return _read(path)
 
 
-def _same_second_index(path: Path) -> int:
-    """`...Z-3.json` -> 3: the order of reports that started in the same second."""
-    tail = path.stem.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else 1
+def _not_a_report(data) -> str | None:
+    if not isinstance(data, dict) or not {"profile", "checks", "tests"} <= set(data) or \
+            not isinstance(data["checks"], list) or not isinstance(data["tests"], dict):
+        return "no profile, checks, tests"
+    return None
 
 
 def _read(path: Path) -> tuple[Path, dict]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8", errors="strict"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CompareError(f"{path}: not a readable run report ({e})") from None
-    if not isinstance(data, dict) or not {"profile", "checks", "tests"} <= set(data) or \
-            not isinstance(data["checks"], list) or not isinstance(data["tests"], dict):
-        raise CompareError(f"{path}: not a stackqual run report (no profile, checks, tests)")
-    return path, data
+        return path, readers.read_json(path, "run report", _not_a_report)
+    except readers.Unreadable as e:
+        raise CompareError(str(e)) from None
 
 
 def judged_nothing(report: dict) -> str | None:

@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import plots, policy, usage
+from . import plots, policy, readers, usage
 from .exits import Exit, meaning
 from .figures import Figure, figures
 from .profile import STACK_KEYS
@@ -74,15 +74,14 @@ def load_node(folder: Path) -> Node:
     still running; an unreadable or empty one; a figure that is not a finite number) is a
     Node with its `problem`, named in the fleet's verdict, never a crash of the merge."""
     name = folder.name
-    try:
-        verdict = json.loads((folder / "verdict.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not (folder / "verdict.json").is_file():
         return Node(name, folder, {}, problem="no verdict.json: the node's run was killed "
                                               "or has not finished")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        return Node(name, folder, {}, problem=f"verdict.json is not readable ({e})")
-    if not isinstance(verdict, dict) or not isinstance(verdict.get("suites"), dict):
-        return Node(name, folder, {}, problem="verdict.json is not a qualify verdict")
+    try:
+        verdict = readers.read_json(folder / "verdict.json", "qualify verdict", lambda v: (
+            None if isinstance(v, dict) and isinstance(v.get("suites"), dict) else "no suites"))
+    except readers.Unreadable as e:
+        return Node(name, folder, {}, problem=str(e))
     node = Node(str(verdict.get("node") or name), folder, verdict)
     for key, suite in verdict["suites"].items():
         device = suite.get("device") or ""

@@ -284,8 +284,7 @@ def parser() -> argparse.ArgumentParser:
                    help="the candidate environment's interpreter")
     p.add_argument("--rounds", type=usage.positive_int, default=3, metavar="N",
                    help="pairs of processes (default %(default)s; at least 2)")
-    p.add_argument("--report-dir", default=None, metavar="PATH",
-                   help="where the ab folder goes (default: reports/)")
+    usage.report_dir(p, "the ab folder")
     return p
 
 

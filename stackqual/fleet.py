@@ -392,9 +392,9 @@ def main(argv: list[str], repo: Path) -> int:
     p = usage.Parser(prog="stackqual fleet", description=__doc__)
     p.add_argument("reports", nargs="+", type=Path,
                    help="qualify folders, or folders holding them")
-    p.add_argument("--out", type=Path, default=None,
-                   help="where fleet.md, fleet.json and the plots go (default: "
-                        "reports/fleet-<time>/)")
+    usage.report_dir(p, "the fleet folder, fleet-<time>/ (fleet.md, fleet.json, the plots),")
+    p.add_argument("--out", type=Path, default=None, metavar="PATH",
+                   help="the fleet folder itself (default: REPORT_DIR/fleet-<time>/)")
     p.add_argument("--expect-nodes", metavar="FILE|A,B,...", type=expected_nodes,
                    help="the nodes asked for: each one without a report is named missing "
                         "(exit 1)")
@@ -412,7 +412,7 @@ def main(argv: list[str], repo: Path) -> int:
     groups = merge(kept)
     code = verdict_code(groups, unmerged)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out or repo / "reports" / f"fleet-{stamp}"
+    out = args.out or (args.report_dir or repo / "reports") / f"fleet-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
     text = markdown(groups, code, unmerged)
     (out / "fleet.md").write_text(text, encoding="utf-8", errors="backslashreplace")

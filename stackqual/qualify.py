@@ -386,8 +386,7 @@ def parser() -> argparse.ArgumentParser:
                    help="only this suite (repeatable; default: all)")
     p.add_argument("--suites-dir", default=None, metavar="PATH",
                    help="the folder of suites (default: the checkout's suites/)")
-    p.add_argument("--report-dir", default=None, metavar="PATH",
-                   help="where the qualification folder goes (default: reports/)")
+    usage.report_dir(p, "the qualification folder")
     p.add_argument("--profile", metavar="NAME", type=_profile_name,
                    help="the hardware profile to judge against (default: detected); passed "
                         "to each suite's pytest")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .exits import Exit
 
@@ -29,6 +30,12 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(USAGE_ERROR, f"{self.prog}: usage error: {message} (see `{self.prog} "
                                "--help`; pytest arguments go after `--`)\n")
+
+
+def report_dir(parser: Parser, what: str, *aliases: str) -> None:
+    """The one option every command writes its output under: --report-dir PATH."""
+    parser.add_argument("--report-dir", *aliases, dest="report_dir", type=Path, default=None,
+                        metavar="PATH", help=f"where {what} goes (default: reports/)")
 
 
 def split(argv: list[str]) -> tuple[list[str], list[str]]:

@@ -94,3 +94,59 @@ def test_no_import_cycle_under_stackqual():
 
     cycles = [c for c in (cycle_from(m, [m]) for m in sorted(graph)) if c]
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_package_docstring_lists_every_module_and_only_those():
+    import re
+
+    import stackqual
+
+    listed = set(re.findall(r"^- (\w+)", stackqual.__doc__, re.MULTILINE))
+    present = {p.stem for p in HARNESS.glob("*.py")} - {"__init__", "__main__"}
+    assert listed == present, (f"not listed in stackqual/__init__.py: {present - listed}; "
+                               f"listed but gone: {listed - present}")
+
+
+# Private names of the stack that the harness and the suites use outside
+# `incompatible.harness(...)`, each with why that is acceptable. Anything else private must
+# go through incompatible.harness, so that its absence in a release is "harness
+# incompatible", never a regression of the stack.
+SEMI_PUBLIC = {
+    "torch._dynamo.config": "the documented way to set dynamo's options (torch.compiler docs)",
+    "torch._inductor.config": "the documented way to set inductor's options",
+    "torch._ops.OpOverload": "the type of an aten call's target in every FX graph",
+    "atexit._ncallbacks": "CPython's only count of registered callbacks (host_effects.py)",
+}
+STACK_MODULES = {"torch", "transformers", "syrupy", "pytest_benchmark", "dspy", "haystack",
+                 "crewai", "langgraph", "langchain_core", "litellm", "atexit"}
+
+
+def _private_uses(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    covered = {m.lineno for n in ast.walk(tree) if isinstance(n, ast.With)
+               and any("incompatible.harness" in ast.unparse(i.context_expr) for i in n.items)
+               for m in ast.walk(n) if hasattr(m, "lineno")}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                and not node.attr.startswith("__")) or node.lineno in covered:
+            continue
+        root = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        name = ast.unparse(node)
+        # torch._dynamo is read on the way to torch._dynamo.config: judged by the whole name
+        if isinstance(root, ast.Name) and root.id in STACK_MODULES and not any(
+                name == ok or name.startswith(ok + ".") or ok.startswith(name + ".")
+                for ok in SEMI_PUBLIC):
+            found.append(f"{path.relative_to(REPO)}:{node.lineno}: {name}")
+    return found
+
+
+def test_private_apis_of_the_stack_are_read_only_through_incompatible_harness():
+    """stackqual/incompatible.py's list of private APIs, checked: a private name read
+    outside `with incompatible.harness(...)` would make a release that renamed it fail as
+    a regression of the stack."""
+    files = [*HARNESS.glob("*.py"), *(REPO / "suites").rglob("*.py")]
+    found = [use for path in files for use in _private_uses(path)]
+    assert not found, "\n".join(found)

@@ -28,6 +28,10 @@ The harness (this package) is a pytest plugin, one concern per module:
 - netguard   the network guard: an audit hook refusing anything beyond loopback, children
              included (netguard_child/ carries it into child processes)
 - snapshots  normalisation of what the agents suite snapshots
+- verdicts   the one vocabulary of verdicts, and which block or are not judged
+- exits      the commands' one table of exit codes, and what each means per command
+- readers    reading the JSON files stackqual wrote, and the newest of a folder
+- callgrind  instruction counts of a child process under valgrind
 - compare    what an upgrade changes, from two run reports
 - cpu_peak   the CPU's own peak FLOP/s, derived from its ISA, cores and clock
 - incompatible  the "API incompatible" and "harness incompatible" verdicts

@@ -61,7 +61,7 @@ def measure(spec, device: str) -> dict:
     def backend(gm, example_inputs):
         return compile_fx(gm, example_inputs, inner_compile=inner_compile)
 
-    torch._dynamo.reset()
+    torch.compiler.reset()
     clear_compilation_metrics()
     inductor_metrics.reset()
     with spec.context(), torch.no_grad(), fixed_threads(THREADS), \

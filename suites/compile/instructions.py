@@ -38,7 +38,7 @@ def main(models: list[str]) -> None:
     for name in models:
         # Alone, as in a run of its own: another model's compiled entries on a shared code
         # object (nn.Sequential.forward) would add their guards to every call.
-        torch._dynamo.reset()
+        torch.compiler.reset()
         spec = MODELS[name]
         model = spec.build().eval()
         inputs = spec.inputs(1)

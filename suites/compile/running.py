@@ -31,7 +31,7 @@ def warm_inductor(device: str) -> None:
         torch.compile(lambda x: (x * 2).relu())(torch.ones(8, device=device))
     if device == "cuda":
         torch.cuda.synchronize()
-    torch._dynamo.reset()
+    torch.compiler.reset()
     _WARMED.add(device)
 
 

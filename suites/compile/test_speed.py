@@ -61,7 +61,7 @@ def test_compile_time_holds_against_baseline(case, perf):
         model = spec.build().to(case.device, case.dtype).eval()
         inputs = running.to_case(spec.inputs(spec.batch), case.dtype, case.device)
         for _ in range(2):
-            torch._dynamo.reset()
+            torch.compiler.reset()
             with torch._inductor.config.patch(force_disable_caches=True, compile_threads=1):
                 compiled = running.compile_model(model, case.backend, case.mode_arg)
                 _sync(case.device)

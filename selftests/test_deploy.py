@@ -218,3 +218,28 @@ def test_the_kubernetes_merge_reads_the_claim_the_nodes_wrote():
     assert "stackqual fleet /reports" in container["command"][-1]
     [volume] = pod["volumes"]
     assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+
+
+def test_one_kubernetes_job_per_node_each_pinned_to_its_node():
+    """An Indexed Job ties no index to a node: a retried index could land on a node already
+    qualified. qualify-nodes.sh emits one Job per node, pinned by node affinity."""
+    yaml = pytest.importorskip("yaml", reason="PyYAML not installed: pip install pyyaml")
+    script = REPO / "deploy" / "kubernetes" / "qualify-nodes.sh"
+    done = subprocess.run([str(script), "gpu-a", "gpu.b"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    jobs = [d for d in yaml.safe_load_all(done.stdout) if d]
+    for job, node in zip(jobs, ("gpu-a", "gpu.b"), strict=True):
+        pod = job["spec"]["template"]["spec"]
+        [term] = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+            "nodeSelectorTerms"]
+        assert term["matchFields"] == [{"key": "metadata.name", "operator": "In",
+                                        "values": [node]}]
+        [container] = pod["containers"]
+        command = container["command"]
+        assert command[command.index("--node") + 1] == node
+        assert container["resources"]["requests"] == container["resources"]["limits"]
+        [rule] = job["spec"]["podFailurePolicy"]["rules"]
+        assert set(rule["onExitCodes"]["values"]) == {Exit.FAILED, Exit.NOT_JUDGED, Exit.USAGE}
+    assert jobs[1]["metadata"]["name"] == "stackqual-qualify-gpu-b"
+    bad = subprocess.run([str(script), "Bad_Name"], capture_output=True, text=True)
+    assert bad.returncode == 4 and "not a Kubernetes node name" in bad.stderr

@@ -6,7 +6,9 @@ submission and an unwritable folder each end with their own exit code and nothin
 behind. The Kubernetes Indexed Job has the fields one pod per node needs."""
 
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -243,3 +245,32 @@ def test_one_kubernetes_job_per_node_each_pinned_to_its_node():
     assert jobs[1]["metadata"]["name"] == "stackqual-qualify-gpu-b"
     bad = subprocess.run([str(script), "Bad_Name"], capture_output=True, text=True)
     assert bad.returncode == 4 and "not a Kubernetes node name" in bad.stderr
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} not installed: pip install -e '.[test]'")
+    return found
+
+
+@pytest.mark.parametrize("version", ["1.29.0", "1.37.0"])  # what docs/fleet.md claims
+def test_the_kubernetes_manifests_validate_against_the_schemas_of_the_versions_claimed(
+        tmp_path, version):
+    kube = REPO / "deploy" / "kubernetes"
+    per_node = tmp_path / "per-node.yaml"
+    per_node.write_text(subprocess.run([str(kube / "qualify-nodes.sh"), "gpu-a", "gpu-b"],
+                                       capture_output=True, text=True, check=True).stdout)
+    done = subprocess.run([_tool("kubernetes-validate"), "--strict", "-k", version,
+                           str(kube / "qualify-job.yaml"), str(kube / "fleet-job.yaml"),
+                           str(per_node)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("passed") + done.stderr.count("passed") == 5
+
+
+def test_the_workflow_validates_against_the_github_workflow_schema():
+    done = subprocess.run([_tool("check-jsonschema"), "--builtin-schema",
+                           "vendor.github-workflows",
+                           str(REPO / ".github" / "workflows" / "upgrade-gate.yml")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

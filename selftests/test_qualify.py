@@ -57,6 +57,24 @@ def test_before(gate):
 def test_sleeps():
     time.sleep(300)
 """,
+    "sleeping_crewai": """
+import os
+import signal
+import time
+
+def test_before(gate):
+    # CrewAI's telemetry replaces SIGTERM's and SIGINT's handlers when it starts (unless
+    # told not to: the agents suite's isolation does); a terminated run must still end.
+    for name in ("CREWAI_DISABLE_TELEMETRY", "CREWAI_DISABLE_TRACKING", "OTEL_SDK_DISABLED"):
+        os.environ.pop(name, None)
+    from crewai.telemetry import Telemetry
+    Telemetry()
+    gate.info("seen", 1)
+    gate.info("sigterm", signal.getsignal(signal.SIGTERM).__qualname__)
+
+def test_sleeps():
+    time.sleep(300)
+""",
     "per_device": """
 import os
 import signal
@@ -156,41 +174,50 @@ def test_exit_3_on_a_timeout_keeps_what_was_measured_before(project):
     assert "Timeout" in (folder / "hanging" / "pytest.log").read_text()  # with the stacks
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_stop_signal_ends_qualify_with_a_verdict_and_no_process_left(project, sig):
+@pytest.mark.parametrize("suite,sig", [("sleeping", signal.SIGTERM),
+                                       ("sleeping", signal.SIGINT),
+                                       ("sleeping_crewai", signal.SIGTERM)])
+def test_a_stop_signal_ends_qualify_with_a_verdict_and_no_process_left(project, suite, sig):
     """What Slurm and Kubernetes send at a time limit or an eviction: the verdict says
     "interrupted" (exit 3) within 10 s, the suite's own process session is stopped too, and
-    what it measured before is kept."""
+    what it measured before is kept; also when the suite imported a framework that
+    replaced the signal handlers (CrewAI's telemetry)."""
+    if suite == "sleeping_crewai":
+        pytest.importorskip("crewai", reason="crewai not installed: pip install -e '.[agents]'")
     reports = project / "reports"
     proc = subprocess.Popen(
         [sys.executable, "-m", "stackqual.cli", "qualify", "--suites-dir",
          str(project / "suites"), "--report-dir", str(reports), "--quiet-seconds", "0",
-         "--profile=cpu-test", "--suite", "sleeping"],
+         "--profile=cpu-test", "--suite", suite],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
         env=unguarded_environ())
     stream = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        found = list(reports.glob("qualify-*/sleeping/stream.jsonl"))
+        found = list(reports.glob(f"qualify-*/{suite}/stream.jsonl"))
         if found and '::test_sleeps", "time"' in found[0].read_text():  # its start event
             stream = found[0]
             break
         time.sleep(0.2)
     assert stream is not None, "the sleeping test never started"
-    assert processes_naming(str(project / "suites" / "sleeping"))  # the suite's pytest
+    assert processes_naming(str(project / "suites" / suite))  # the suite's pytest
     sent = time.monotonic()
     proc.send_signal(sig)
     output, _ = proc.communicate(timeout=30)
     took = time.monotonic() - sent
     assert proc.returncode == 3, output
     assert took < 10, f"{took:.1f} s from {sig.name} to exit"
+    print(f"{suite}: {took:.2f} s from {sig.name} to exit")  # for the record (-s)
     assert "Traceback" not in output, output
     verdict = json.loads((stream.parent.parent / "verdict.json").read_text())
     assert verdict["exit"] == 3 and f"interrupted by {sig.name}" in verdict["verdict"]
     assert "INTERRUPTED" in (stream.parent.parent / "summary.md").read_text()
-    assert not processes_naming(str(project / "suites" / "sleeping")), "a suite process is left"
+    assert not processes_naming(str(project / "suites" / suite)), "a suite process is left"
     events = [json.loads(line) for line in stream.open()]
     assert any(e.get("metric") == "seen" for e in events)  # measured before: kept
+    if suite == "sleeping_crewai":  # the handlers were CrewAI's when the signal came
+        [handler] = [e["measured"] for e in events if e.get("metric") == "sigterm"]
+        assert "Telemetry" in handler, handler
 
 
 def test_exit_3_on_a_crashed_suite_and_the_other_suites_still_run(project):

@@ -152,7 +152,8 @@ def test_a_killed_node_is_named_and_the_others_still_merged(tmp_path):
 
 @pytest.mark.parametrize("damage,why", [
     (lambda f: (f / "verdict.json").write_text(""), "verdict.json: not a readable qualify verdict"),
-    (lambda f: (f / "verdict.json").write_bytes(b"\xff\xfe{"), "verdict.json: not a readable qualify verdict"),
+    (lambda f: (f / "verdict.json").write_bytes(b"\xff\xfe{"),
+     "verdict.json: not a readable qualify verdict"),
     (lambda f: (f / "hardware" / "stream.jsonl").write_text(
         (f / "hardware" / "stream.jsonl").read_text().replace("100.0", "NaN")),
      "not a finite number"),

@@ -272,9 +272,9 @@ def markdown(result: dict) -> str:
 def parser() -> argparse.ArgumentParser:
     p = usage.Parser(
         prog="stackqual ab", description=__doc__,
-        epilog=epilog("ab") + " TESTS (default: `suites`) and the arguments after `--` go to each "
-                 "process's pytest; its -m is narrowed to the timed tests, and in the first "
-                 f"process of each side to the counted ones too (`-m \"{TIERS} and "
+        epilog=epilog("ab") + " TESTS (default: `suites`) and the arguments after `--` go "
+                 "to each process's pytest; its -m is narrowed to the timed tests, and in the "
+                 f"first process of each side to the counted ones too (`-m \"{TIERS} and "
                  "(EXPR)\"`).")
     p.add_argument("tests", nargs="*", metavar="TESTS",
                    help="test paths or node ids to time (default: suites)")

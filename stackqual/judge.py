@@ -5,8 +5,9 @@ record, fail), and selftests/test_judge.py tests each on its own.
 
 Verdicts (stackqual.verdicts): pass; fail (the gate fired); improved (better than the
 baseline beyond its tolerance: consider re-recording); changed (a categorical value that
-differs in a way that is reported, not failed). Timed figures are judged by stackqual.timed, whose regressed /
-improved / pass / inconclusive placement is `band` below.
+differs in a way that is reported, not failed). Timed figures are judged by
+stackqual.timed, whose regressed / improved / pass / inconclusive placement is `band`
+below.
 """
 
 from __future__ import annotations

@@ -42,8 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import benchmarks, devices, health, plugin, policy, usage
-from . import exits
+from . import benchmarks, devices, exits, health, plugin, policy, usage
 from .exits import WORST_FIRST, Exit, epilog, worst
 from .health import Health
 from .verdicts import BLOCKING, UNJUDGED, Verdict

@@ -112,7 +112,8 @@ def judge(metric: str, m: Measured, band: Band,
         f"{m.described} straddles the baseline {band.edge()}")
     confirmed = False
     if verdict == Verdict.REGRESSED and m.busy:
-        verdict, why_unsure = Verdict.INCONCLUSIVE, f"because {busy_note(m.others_busy)}: {m.described}"
+        verdict = Verdict.INCONCLUSIVE
+        why_unsure = f"because {busy_note(m.others_busy)}: {m.described}"
     elif verdict == Verdict.REGRESSED and confirm is not None:
         again = confirm()
         if again.busy:

@@ -66,6 +66,10 @@ def _loggers() -> dict:
     return found
 
 
+def _filter(action, message, category, module, lineno) -> str:
+    return f"{action} {category.__name__} {getattr(module, 'pattern', module) or ''}"
+
+
 def state() -> dict:
     root = logging.getLogger()
     return {
@@ -79,8 +83,7 @@ def state() -> dict:
         "atexit": atexit._ncallbacks(),
         "excepthook": _handler(sys.excepthook),
         "threading_excepthook": _handler(threading.excepthook),
-        "warnings_filters": [f"{action} {category.__name__} {getattr(module, 'pattern', module) or ''}"
-                             for action, _, category, module, _ in warnings.filters],
+        "warnings_filters": [_filter(*f) for f in warnings.filters],
         "recursion_limit": sys.getrecursionlimit(),
         "socket_timeout": socket.getdefaulttimeout(),
     }

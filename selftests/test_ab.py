@@ -254,8 +254,9 @@ def test_ab_names_a_lost_fusion_and_a_new_op_with_no_clock_involved(tmp_path):
     """The candidate stack loses one fusion and decomposes sqrt into pow
     (selftests/faults/compile/): ab compares the compiler's counts of the two stacks."""
     candidate = faulted_python(tmp_path, "compile.lose_a_fusion", "compile.new_aten_op")
+    # Two pairs, the fewest ab takes: counts are exact and taken once per side.
     code, result, output = run_ab(tmp_path, candidate, "suites/compile/test_counts.py",
-                                  "--", "-k", "cnn-cpu")
+                                  "--", "-k", "cnn-cpu", rounds=2)
     cases = {c["name"].split("#")[-1]: c for c in result["cases"]}
     assert code == 1 and cases.keys() == {"graphs", "guards", "fx_nodes", "aten_nodes",
                                           "kernels", "code_lines", "aten_ops"}, output

@@ -14,7 +14,8 @@ from .models import MODELS
 
 # Modes are inductor options, so aot_eager appears once (mode default). On CPU,
 # reduce-overhead compiles like default (CUDA graphs are skipped off-GPU); it stays in the
-# CPU table so that an upgrade that breaks the mode's code path there is still seen.
+# CPU table in fp32 (both phases) so that an upgrade that breaks the mode's code path there
+# is still seen; its bf16 rows would repeat default's bf16 rows (about 70 s of CI).
 CONFIGS = (
     ("aot_eager", "default"),
     ("inductor", "default"),
@@ -74,7 +75,9 @@ def parity_cases() -> list:
             for backend, mode in CONFIGS
             for dtype in dtypes
             for phase in PHASES
-            if not (phase == "training" and spec.inference_only))]  # reason: model table
+            if not (phase == "training" and spec.inference_only)  # reason: model table
+            and not (device == "cpu" and mode == "reduce-overhead"
+                     and dtype != torch.float32))]  # reason: CONFIGS above
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,7 @@ def compare(base: dict, candidate: dict, base_name: str = "base",
             "of its environment, not of the stack; reinstall it and run again"))
     old = {c["check_id"]: c for c in base["checks"]}
     new = {c["check_id"]: c for c in candidate["checks"]}
-    failed_by_check = set()
+    failed_by_check, unjudged_by_check = set(), set()
     stopped = {nodeid for nodeid, t in candidate["tests"].items()
                if t["outcome"] in ("failed", "skipped")}
     for cid in sorted(set(old) | set(new)):
@@ -169,9 +169,13 @@ def compare(base: dict, candidate: dict, base_name: str = "base",
             result.changes.append(change)
             if change.kind == "regressed":
                 failed_by_check.add(new[cid]["nodeid"])
+            elif change.kind == NOT_JUDGED:
+                unjudged_by_check.add(new[cid]["nodeid"])
     unrecorded = {c["nodeid"] for c in candidate["checks"] if c["verdict"] == Verdict.NO_BASELINE}
-    result.changes += _test_changes(base["tests"], candidate["tests"], failed_by_check,
-                                    unrecorded)
+    result.changes += [  # a test not judged is said once, by its checks where they say it
+        change for change in _test_changes(base["tests"], candidate["tests"], failed_by_check,
+                                           unrecorded)
+        if not (change.kind == NOT_JUDGED and change.what in unjudged_by_check)]
     result.changes.sort(key=lambda c: (ORDER.index(c.kind), c.suite, c.what))
     return result
 

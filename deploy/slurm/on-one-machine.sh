@@ -15,6 +15,9 @@
 # show job`. About 3 minutes on a 2-core machine, most of it the hardware suite.
 #
 #     sudo deploy/slurm/on-one-machine.sh          # exit 0: every case as expected
+#
+# Exit 0 every case as expected; 1 a case failed (named above); 4 no root or no Slurm;
+# 75 Slurm did not come up here (nothing checked).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -75,6 +78,13 @@ for _ in $(seq 30); do
     [ "$(sinfo --noheader --states=idle --format=%D 2>/dev/null)" = 2 ] && break
     sleep 1
 done
+if [ "$(sinfo --noheader --states=idle --format=%D 2>/dev/null)" != 2 ]; then
+    sinfo || true
+    tail -n 5 "$work"/*.log >&2 || true
+    echo "$0: Slurm did not come up on this machine (its logs above): nothing was" \
+         "checked (exit 75)" >&2
+    exit 75  # sysexits.h EX_TEMPFAIL: the machine, not the templates
+fi
 sinfo
 
 failed=0

@@ -22,6 +22,10 @@ CONFIGS = (
     ("inductor", "reduce-overhead"),
     ("inductor", "max-autotune-no-cudagraphs"),
 )
+# On CPU the Mamba (transformers' pure-torch path: a selective scan of many small ops) is
+# compiled with mode default only: max-autotune's CPU GEMM templates find no GEMM worth
+# tuning in it and reduce-overhead compiles like default, while its rows took about 85 s of
+# each CI run. The other five models keep every mode; on CUDA the Mamba keeps them all.
 DTYPES = {
     "cpu": (torch.float32, torch.bfloat16),
     "cuda": (torch.float32, torch.bfloat16, torch.float16),
@@ -77,7 +81,9 @@ def parity_cases() -> list:
             for phase in PHASES
             if not (phase == "training" and spec.inference_only)  # reason: model table
             and not (device == "cpu" and mode == "reduce-overhead"
-                     and dtype != torch.float32))]  # reason: CONFIGS above
+                     and dtype != torch.float32)  # reason: CONFIGS above
+            and not (device == "cpu" and spec.name == "mamba"
+                     and mode != "default"))]  # reason: the note above DTYPES
 
 
 @dataclass(frozen=True)

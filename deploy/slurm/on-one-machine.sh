@@ -136,22 +136,20 @@ check "n2 named missing" grep -q '\*\*n2\*\*: missing' "$run/fleet/fleet.md"
 check "the merge exits 1" test "$(exit_of "$merge")" = 1
 grep -A3 -i "missing" "$run/fleet/fleet.md" | head -6
 
+refused() {  # refused EXIT NODELIST REPORTS: submit.sh exits EXIT and queues nothing
+    local expected="$1" code=0
+    shift
+    "$here/submit.sh" "$@" || code=$?
+    check "exit $expected" test "$code" = "$expected"
+    check "nothing queued" test -z "$(squeue --noheader)"
+}
+
 echo "== 3. a name Slurm does not know"
-set +e
-"$here/submit.sh" 'n[1-3]' "$reports"
-code=$?
-set -e
-check "exit 4" test "$code" = 4
-check "nothing queued" test -z "$(squeue --noheader)"
+refused 4 'n[1-3]' "$reports"
 
 echo "== 4. a REPORTS that cannot be created"
 touch "$work/a-file"
-set +e
-"$here/submit.sh" 'n[1-2]' "$work/a-file/reports"
-code=$?
-set -e
-check "exit 70" test "$code" = 70
-check "nothing queued" test -z "$(squeue --noheader)"
+refused 70 'n[1-2]' "$work/a-file/reports"
 
 [ "$failed" = 0 ] && echo "every case as expected" || echo "SOME CASES FAILED (above)"
 exit "$failed"

@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# A candidate stack's environment with two faults in torch itself
+# (selftests/faults/compile/in_the_stack/): 5% more compile work and a compiled wrapper 8%
+# heavier per call, for the instructions counted in a child process under callgrind.
+STACK_FAULTS = {"PYTHONPATH": str(REPO / "selftests" / "faults" / "compile" / "in_the_stack"),
+                "STACKQUAL_STACK_FAULTS": "more_compile_work,heavier_wrapper"}
 
 
 # The start of a test module for in-process runs (pytester) of the timing gates: a

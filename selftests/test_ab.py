@@ -5,14 +5,15 @@ are both 20% slower: every in-process ratio gate passes it) and stay quiet on tw
 one stack."""
 
 import json
+import shlex
 import stat
 import subprocess
 import sys
 
 import pytest
 
-from selftests.support import REPO, unguarded_environ
-from stackqual import ab, compare, figures, plugin, policy
+from selftests.support import REPO, STACK_FAULTS, unguarded_environ
+from stackqual import ab, callgrind, compare, figures, plugin, policy
 
 # The CNN: milliseconds per call, whose paths' times stayed within 4% across pairs of
 # processes of one environment (docs/upgrades.md); the MLP's moved by up to 20% in one pair.
@@ -197,13 +198,15 @@ def run_ab(tmp_path, candidate: str, *selection: str, rounds: int = 3
     return proc.returncode, json.loads(result.read_text()), proc.stdout + proc.stderr
 
 
-def faulted_python(tmp_path, *faults: str) -> str:
+def faulted_python(tmp_path, *faults: str, env: dict | None = None) -> str:
     """A candidate "environment": this interpreter with the faults ("<suite>.<fault>",
-    selftests/faults/) loaded into its pytest."""
+    selftests/faults/) loaded into its pytest, and `env` exported (a stack fault's
+    sitecustomize, selftests/faults/compile/in_the_stack/)."""
     script = tmp_path / "faulted-python"
     plugins = ",".join(f"selftests.faults.{fault}" for fault in faults)
-    script.write_text(f"#!/bin/sh\nexport PYTEST_PLUGINS={plugins}"
-                      f"\nexec {sys.executable} \"$@\"\n")
+    exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in (env or {}).items())
+    script.write_text(f"#!/bin/sh\nexport PYTEST_PLUGINS={plugins}\n{exports}"
+                      f"exec {sys.executable} \"$@\"\n")
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return str(script)
 
@@ -250,17 +253,24 @@ def test_a_candidate_slower_on_both_paths_is_regressed_by_ab_while_the_ratio_gat
 
 
 @pytest.mark.slow
-def test_ab_names_a_lost_fusion_and_a_new_op_with_no_clock_involved(tmp_path):
-    """The candidate stack loses one fusion and decomposes sqrt into pow
-    (selftests/faults/compile/): ab compares the compiler's counts of the two stacks."""
-    candidate = faulted_python(tmp_path, "compile.lose_a_fusion", "compile.new_aten_op")
+def test_ab_names_the_four_count_faults_with_no_clock_involved(tmp_path):
+    """The candidate stack loses one fusion, decomposes sqrt into pow
+    (selftests/faults/compile/), does 5% more work in each compile and 8% more in each
+    compiled call (selftests/faults/compile/in_the_stack/): ab compares the compiler's
+    counts and the instructions counted under callgrind of the two stacks."""
+    candidate = faulted_python(tmp_path, "compile.lose_a_fusion", "compile.new_aten_op",
+                               env=STACK_FAULTS)
     # Two pairs, the fewest ab takes: counts are exact and taken once per side.
-    code, result, output = run_ab(tmp_path, candidate, "suites/compile/test_counts.py",
-                                  "--", "-k", "cnn-cpu", rounds=2)
-    cases = {c["name"].split("#")[-1]: c for c in result["cases"]}
-    assert code == 1 and cases.keys() == {"graphs", "guards", "fx_nodes", "aten_nodes",
-                                          "kernels", "code_lines", "aten_ops"}, output
-    kernels, ops = cases.pop("kernels"), cases.pop("aten_ops")
+    code, result, output = run_ab(
+        tmp_path, candidate, "suites/compile/test_counts.py",
+        "suites/compile/test_instructions.py", "--", "-k",
+        "(test_counts and cnn-cpu) or (test_instructions and mlp-cpu)", rounds=2)
+    cases = {c["name"].split("::")[-1]: c for c in result["cases"]}
+    assert code == 1, output
+    counts = {name.split("#")[-1]: c for name, c in cases.items() if "[cnn-cpu" in name}
+    assert counts.keys() == {"graphs", "guards", "fx_nodes", "aten_nodes", "kernels",
+                             "code_lines", "aten_ops"}, output
+    kernels, ops = counts.pop("kernels"), counts.pop("aten_ops")
     base, candidate_kernels = kernels["base"][0], kernels["candidate"][0]
     assert kernels["verdict"] == "regressed" and candidate_kernels > base, output
     assert kernels["message"] == f"base {base:g}, candidate {candidate_kernels:g}, more " \
@@ -268,9 +278,25 @@ def test_ab_names_a_lost_fusion_and_a_new_op_with_no_clock_involved(tmp_path):
     assert ops["verdict"] == "regressed", output
     assert ops["message"] == ("new in the candidate: aten.pow.Tensor_Scalar; lost: "
                               "aten.sqrt.default"), output
-    cases.pop("code_lines")  # the lost fusion's kernel is code too
-    assert {c["verdict"] for c in cases.values()} == {"pass"}, output
+    counts.pop("code_lines")  # the lost fusion's kernel is code too
+    assert {c["verdict"] for c in counts.values()} == {"pass"}, output
     assert "#kernels` | regressed |" in ab.markdown(result)
+
+    try:
+        callgrind.helper(tmp_path)
+    except callgrind.Unavailable as e:
+        pytest.skip(f"{e}; the instruction counts cannot be taken here")
+    instructions = {name.split("[")[-1]: c for name, c in cases.items() if "[mlp-cpu" in name}
+    assert instructions.keys() == {"mlp-cpu]#compile_instructions",
+                                   "mlp-cpu-eager]#instructions_per_call",
+                                   "mlp-cpu-compiled]#instructions_per_call"}, output
+    assert instructions.pop("mlp-cpu-eager]#instructions_per_call")["verdict"] == "pass", \
+        output  # clean code
+    for case in instructions.values():  # 5% more compile work, 8% more per call
+        base, candidate_count = case["base"][0], case["candidate"][0]
+        assert case["verdict"] == "regressed" and candidate_count > 1.03 * base, output
+        assert case["message"].startswith(f"base {base:g}, candidate {candidate_count:g}, "
+                                          "more than the base"), output
 
 
 @pytest.mark.parametrize("figure, device, expected", [

@@ -1,26 +1,37 @@
-"""Unchanged code must not be called "regressed": the compile suite's CNN speed case,
-measured 20 times in one process against a baseline taken at the start, on one thread as
-the suite's CPU speed cases are, on whatever noisy machine runs the self-tests (2 shared
-cores in CI). The same measured across processes is in the issue's closing note."""
+"""Unchanged code must not be called "regressed" more often than the gate says: the compile
+suite's CNN speed case judged 100 times in one process against a baseline taken at its
+start, by the gate's own rule (stackqual.timed.judge: the first measurement adds rounds
+until its interval decides, a regression is then measured again with a fixed number of
+rounds, and a busy machine is never regressed), on one thread as the suite's CPU speed
+cases are, on whatever noisy machine runs the self-tests (2 shared cores in CI).
+
+The rate it states: a confirmation of a fixed size falls wholly below the band by chance at
+most 2.5% of the time (one side of a 95% interval), whatever the first measurement did
+(stackqual.timing.measure_again), so a clean run may call 2.5 in 100 regressed on average;
+more than 8 in 100 happens with probability 0.09% at that rate (binomial), so it is a
+defect. The first measurement's own rate (optional stopping) is reported beside it."""
 
 import pytest
 import torch
 
-from stackqual import judge, policy, timing
+from stackqual import intervals, policy, timed, timing
 from stackqual.cases import timing_threads
+from stackqual.verdicts import Verdict
 from suites.compile.models import MODELS
 
 pytestmark = pytest.mark.slow
 
-REPETITIONS = 20
+REPETITIONS = 100
+STATED_RATE = 0.025  # one side of the confirmation's 95% interval
+MOST_REGRESSED = 8  # P(Binomial(100, 0.025) > 8) = 0.0009
 
 
-def test_unchanged_code_is_not_regressed_in_20_repetitions(record_property):
+def test_unchanged_code_is_regressed_no_more_often_than_the_gate_states(record_property):
     tolerance, _ = policy.perf_tolerance("speedup")
     threads = torch.get_num_threads()
     torch.set_num_threads(timing_threads("cpu"))  # as the suite's CPU speed cases do
     spec = MODELS["cnn"]
-    torch._dynamo.reset()
+    torch.compiler.reset()
     model = spec.build().eval()
     inputs = spec.inputs(spec.batch)
     compiled = torch.compile(model)
@@ -32,21 +43,36 @@ def test_unchanged_code_is_not_regressed_in_20_repetitions(record_property):
     def fast():
         return compiled(*inputs)
 
+    first, judged = [], []
     with torch.no_grad():
         baseline = timing.measure(eager, fast, config=config,
                                   decided=lambda c: c.half_width <= tolerance / 2).ratio
-        comparisons = []
+        band = timed.Band(baseline, tolerance, True, "a baseline this test measured")
+
+        def decided(c):
+            return timed.placement(timed.Measured.of(c), band) != Verdict.INCONCLUSIVE
+
         for _ in range(REPETITIONS):
-            comparisons.append(timing.measure(
-                eager, fast, config=config, decided=lambda c: judge.ratio_band(
-                    c.low, c.high, baseline, tolerance) != "inconclusive"))
-    torch._dynamo.reset()
+            c = timing.measure(eager, fast, config=config, decided=decided)
+            first.append(timed.placement(timed.Measured.of(c), band))
+            judged.append(timed.judge("speedup", timed.Measured.of(c), band, confirm=lambda c=c:
+                                      timed.Measured.of(timing.measure_again(
+                                          eager, fast, c, config=config))))
+    torch.compiler.reset()
     torch.set_num_threads(threads)
-    verdicts = [judge.ratio_band(c.low, c.high, baseline, tolerance) for c in comparisons]
-    record_property("verdicts", {v: verdicts.count(v) for v in set(verdicts)})
-    record_property("half_widths", [round(c.half_width, 4) for c in comparisons])
-    summary = "\n".join(f"  {v}: {c.describe()}" for v, c in zip(verdicts, comparisons))
-    assert "regressed" not in verdicts, (
-        f"unchanged code was called regressed {verdicts.count('regressed')} times in "
-        f"{REPETITIONS} against the baseline {baseline:.3f} (tolerance {tolerance:.0%}):\n"
-        + summary)
+
+    def rate(verdicts) -> str:
+        k = verdicts.count(Verdict.REGRESSED)
+        low, high = intervals.clopper_pearson(k, len(verdicts))
+        return f"{k}/{len(verdicts)} regressed (95% interval {low:.1%}-{high:.1%})"
+
+    verdicts = [j.verdict for j in judged]
+    record_property("gate", rate(verdicts))
+    record_property("first_measurement", rate(first))
+    record_property("verdicts", {str(v): verdicts.count(v) for v in set(verdicts)})
+    summary = "\n".join(f"  {j.message}" for j in judged if j.verdict != Verdict.PASS)
+    assert verdicts.count(Verdict.REGRESSED) <= MOST_REGRESSED, (
+        f"unchanged code: the gate {rate(verdicts)}, the first measurement alone "
+        f"{rate(first)}, against the baseline {baseline:.3f} -{tolerance:.0%}; the gate "
+        f"states at most {STATED_RATE:.1%} and more than {MOST_REGRESSED} in {REPETITIONS} "
+        f"has probability 0.09% at that rate:\n" + summary)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from stackqual import judge, timing
+from stackqual import intervals, judge, timed, timing
 from stackqual.timing import TimingConfig
 
 
@@ -76,10 +76,55 @@ def test_measure_times_a_known_ratio():
     assert "slow/fast = " in c.describe() and "10 rounds of" in c.describe()
 
 
+@pytest.mark.slow
+def test_the_fixed_size_confirmation_keeps_the_stated_rate_that_optional_stopping_breaks(
+        record_property):
+    """Unchanged code at its worst: the true ratio exactly on the band's failing edge, so
+    that any "regressed" is a false alarm. Adding rounds in batches until the 95% interval
+    decides (the first measurement, up to 10 looks) calls it regressed more often than the
+    2.5% one look allows; the gate's verdict rests on a fresh measurement of a size fixed
+    before it starts (stackqual.timing.measure_again), which keeps 2.5%. Synthetic
+    samples (lognormal noise of 5%, the CNN's per-sample spread order), no clock."""
+    tolerance, batch, most = 0.10, 20, 200
+    band = timed.Band(1.0 / (1 - tolerance), tolerance, True, "synthetic")
+    rng = np.random.default_rng(0)
+
+    def rounds(n):
+        return 1e-3 * np.exp(rng.normal(0, 0.05, n)), 1e-3 * np.exp(rng.normal(0, 0.05, n))
+
+    def placed(a, b) -> str:
+        ratio, low, high = timing.ratio_interval(a, b)
+        return timed.placement(timed.Measured(ratio, low, high, ""), band)
+
+    first, gate, trials = 0, 0, 400
+    for _ in range(trials):
+        a, b = rounds(most)
+        for n in range(batch, most + 1, batch):  # the first measurement's looks
+            verdict = placed(a[:n], b[:n])
+            if verdict != "inconclusive":
+                break
+        if verdict == "regressed":
+            first += 1
+            gate += placed(*rounds(n)) == "regressed"  # the confirmation: n rounds, one look
+    record_property("regressed", f"first measurement {first}/{trials}, gate {gate}/{trials}")
+    first_low, _ = intervals.clopper_pearson(first, trials)
+    assert first_low > 0.025, f"optional stopping: {first}/{trials} regressed"
+    assert gate <= 0.025 * trials, f"the gate: {gate}/{trials} regressed"
+
+
 def test_undecided_measurement_stops_at_the_round_cap():
     c = timing.measure(lambda: spin(50e-6), lambda: spin(50e-6), decided=lambda c: False,
                        config=TimingConfig(min_rounds=10, max_rounds=30, sample_s=0.001))
     assert (c.rounds, c.stopped) == (30, "max rounds (30)")
+
+
+def test_a_confirmation_takes_exactly_the_rounds_of_the_first_and_looks_once():
+    first = timing.measure(lambda: spin(50e-6), lambda: spin(50e-6), decided=lambda c: False,
+                           config=TimingConfig(min_rounds=10, max_rounds=30, sample_s=0.001))
+    again = timing.measure_again(lambda: spin(50e-6), lambda: spin(50e-6), first,
+                                 config=TimingConfig(min_rounds=10, sample_s=0.001))
+    assert again.rounds == first.rounds == 30 and again.stopped == "fixed 30 rounds"
+    assert again.a.times_s != first.a.times_s  # fresh samples
 
 
 def test_undecided_measurement_stops_at_the_time_cap():

@@ -172,6 +172,23 @@ class Gate:
                               decide=lambda baseline: judge.at_most(
                                   metric, value, baseline, self.where(), fraction, explain))
 
+    def count_at_most_baseline(self, metric: str, value: int, *, tolerance: tuple[float, str],
+                               explain: str = "", details: dict | None = None) -> None:
+        """An exact count (kernels, instructions) that must not grow beyond the baseline +
+        tolerance; the check records its kind, its tolerance and the smallest growth it
+        catches (its minimum detectable change), and the message says it."""
+        fraction, _ = tolerance
+        baseline = self.baseline(metric, "number")
+        details = {"kind": "count", "tolerance": fraction, **(details or {})}
+        if baseline is not None:
+            caught = details["min_detectable_change"] = judge.smallest_growth(baseline,
+                                                                              fraction)
+            explain = (f"{explain}. " if explain else "") + (
+                f"The smallest growth this gate catches is {caught:,} "
+                f"({caught / max(baseline, 1):.1%})")
+        self.at_most_baseline(metric, value, tolerance=tolerance, details=details,
+                              explain=explain)
+
     def require_close(self, metric: str, judgements: list, *, candidate: str, trusted: str,
                       source: str, reference: str = "the fp64 reference", where: str = "",
                       details: dict | None = None) -> None:

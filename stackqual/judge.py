@@ -76,8 +76,8 @@ def at_most(metric: str, value: float, baseline: float, where: Where, fraction: 
     memory: more than baseline * (1 + fraction) fails)."""
     ceiling = baseline * (1 + fraction)
     if value > ceiling:
-        bound = f"the baseline {baseline}" + (f" +{fraction:.0%} = {ceiling:.6g}"
-                                              if fraction else "")
+        shown = f"{ceiling:,.0f}" if ceiling >= 1e6 else f"{ceiling:.6g}"  # instructions
+        bound = f"the baseline {baseline}" + (f" +{fraction:.0%} = {shown}" if fraction else "")
         return Judgement(Verdict.FAIL, f"{metric} = {value}, more than {bound} recorded {where}. "
                                f"{explain}".rstrip())
     if value < baseline / (1 + fraction):

@@ -213,21 +213,15 @@ class PerfGate:
         band = self._band(metric, now, tolerance, higher_is_better=True, details=context)
         tol = policy.perf_tolerance(tolerance, self.options.tolerances)[0]
 
-        def measured(c: timing.Comparison) -> timed.Measured:
-            return timed.Measured(round(c.ratio, 4), c.low, c.high, c.describe(),
-                                  c.others_busy, c.stopped)
-
         def decided(c: timing.Comparison) -> bool:
             floor_open = at_least and c.low <= at_least[0] <= c.high
             if band is None:  # recording, or nothing to compare: aim for precision
                 return c.half_width <= tol / 2 and not floor_open
-            return timed.placement(measured(c), band) != Verdict.INCONCLUSIVE and not floor_open
+            undecided = timed.placement(timed.Measured.of(c), band) == Verdict.INCONCLUSIVE
+            return not undecided and not floor_open
 
-        def measure() -> timing.Comparison:
-            return timing.measure(a, b, names=names, device=device,
-                                  config=self.options.timing, decided=decided)
-
-        c = measure()
+        c = timing.measure(a, b, names=names, device=device, config=self.options.timing,
+                           decided=decided)
         self._hand_to_benchmark(metric, f"{names[1]}; {names[0]} in extra_info", c.b.times_s,
                                 c.b.calls, c.as_dict())
         details = {**(context or {}), **c.as_dict(), "tolerance": tol,
@@ -241,11 +235,12 @@ class PerfGate:
         confirmations = []
 
         def confirm() -> timed.Measured:
-            confirmations.append(measure())
+            confirmations.append(timing.measure_again(a, b, c, names=names, device=device,
+                                                      config=self.options.timing))
             details["confirmation"] = confirmations[-1].as_dict()
-            return measured(confirmations[-1])
+            return timed.Measured.of(confirmations[-1])
 
-        m = measured(c)
+        m = timed.Measured.of(c)
         self._gate(metric, m, band, device, details, confirm=confirm,
                    stage=lambda: self._stage(metric, m.value, m, now, details))
         return confirmations[-1] if confirmations else c

@@ -226,7 +226,7 @@ class RunReport:
             for c in counts:
                 d = c.details
                 band = ("no new name" if d["kind"] == "set" else
-                        f"+{d.get('tolerance', 0):.0%}")
+                        f"+{d.get('tolerance', 0) * 100:g}%")
                 caught = d.get("min_detectable_change")
                 caught = "" if caught is None else (
                     f"{caught} ({caught / c.expected:.1%})" if c.expected else f"{caught}")

@@ -7,7 +7,8 @@ the range of a few samples) and is judged against this profile's baseline and th
 tolerance of `policy.PERF_TOLERANCE`:
 
 - regressed: the whole interval is worse than the band's edge, on a quiet machine, and a
-  second independent measurement (where the check can take one) says the same;
+  second measurement of fresh rounds, its size fixed before it starts (where the check can
+  take one: stackqual.timing.measure_again), says the same;
 - improved: the whole interval is better than the band's other edge;
 - pass: the interval cannot be worse than the band's edge;
 - inconclusive: the interval straddles the edge, or the machine was busy
@@ -60,6 +61,11 @@ class Measured:
     others_busy: float | None = None  # share of the CPUs other processes used meanwhile
     stopped: str = ""  # why the rounds stopped (decided, a round or time cap), if rounds
 
+    @classmethod
+    def of(cls, c) -> "Measured":
+        """From a stackqual.timing.Comparison (a ratio with its interval)."""
+        return cls(round(c.ratio, 4), c.low, c.high, c.describe(), c.others_busy, c.stopped)
+
     @property
     def half_width(self) -> float:
         return (self.high - self.low) / (2 * self.value) if self.value else float("inf")
@@ -103,7 +109,7 @@ def busy_note(share: float) -> str:
 
 def judge(metric: str, m: Measured, band: Band,
           confirm: Callable[[], Measured] | None = None) -> Judgement:
-    """The verdict and its message. `confirm` takes an independent second measurement; it
+    """The verdict and its message. `confirm` takes a second measurement of a fixed size; it
     is called only for a regression on a quiet machine, and the verdict then rests on
     it."""
     verdict = placement(m, band)

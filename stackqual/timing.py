@@ -21,6 +21,7 @@ math vs flash): absolute times depend on the machine's mood, ratios much less.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import math
 import os
@@ -311,6 +312,20 @@ def measure(a: Callable, b: Callable, *, names=("a", "b"), device: str = "cpu",
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def measure_again(a: Callable, b: Callable, first: Comparison, *, names=("a", "b"),
+                  device: str = "cpu", config: TimingConfig = TimingConfig()) -> Comparison:
+    """A confirmation of `first`: a fresh measurement of exactly as many rounds as `first`
+    took, its interval computed once. `first` stopped when its interval decided (optional
+    stopping, which raises the chance that noise alone crosses a bound); a measurement whose
+    size is fixed before it starts crosses one side of its 95% interval by chance at most
+    2.5% of the time, whatever `first` did, so a verdict resting on it keeps that rate
+    (docs/timing.md, "The false-alarm rate")."""
+    fixed = dataclasses.replace(config, min_rounds=first.rounds, max_rounds=first.rounds)
+    again = measure(a, b, names=names, device=device, config=fixed)
+    again.stopped = f"fixed {first.rounds} rounds"
+    return again
 
 
 def _compare(side_a, side_b, device, threads, config, elapsed, others_busy) -> Comparison:

@@ -22,11 +22,17 @@ SIZE = (0.01, "suites/compile/policy.py: exact counts, growth under 1% is not wo
 COUNT_TOLERANCE = {"graphs": EXACT, "kernels": EXACT, "guards": SIZE, "fx_nodes": SIZE,
                    "aten_nodes": SIZE, "code_lines": SIZE}
 
-# Instructions per call (suites/compile/instructions.py) may grow by 2%. On the CI machine
-# (cpu-avx2, 2026-12-02) fresh processes counting the same selection agreed within 0.2%
-# (mlp eager 321,525-322,105 and compiled 411,394-411,983 in three processes of 100 calls),
-# but the mlp counted alone and counted after the cnn and the encoder layer (one child per
-# run: 50 calls each) differed by 0.3% (eager) and 0.4% (compiled): three times that is
-# 1.2%, so 2%, which a wrapper 8% heavier still exceeds four times over.
-INSTRUCTION_TOLERANCE = (0.02, "suites/compile/policy.py: per-call counts move up to 0.4% "
-                               "with the selection; three times that, rounded up")
+# Instructions counted under callgrind (suites/compile/instructions.py) are not exact: in 10
+# processes of the same child on the CI machine (an AVX-512 AMD EPYC running the AVX2 code
+# paths, torch 2.13.0+cpu, 2026-12-02), a count's largest deviation from the 10 processes'
+# median was 0.07-0.20% for a cold compile (mlp, encoder-layer, cnn) and 0.23-0.87% per
+# call (the mlp's 0.80% eager and 0.87% compiled the widest), and the processes did not
+# agree even with the same hash seed and address-space randomization off (docs/timing.md).
+# A band is three times the widest deviation of its kind, at least 1%: 3% per call (the
+# compiled wrapper 8% heavier exceeds it) and 1% for a compile (5% more compile work
+# exceeds it five times over).
+INSTRUCTION_TOLERANCE = (0.03, "suites/compile/policy.py: 3x the widest deviation of a "
+                               "per-call count over 10 processes (0.87%)")
+COMPILE_INSTRUCTION_TOLERANCE = (0.01, "suites/compile/policy.py: 3x the widest deviation "
+                                       "of a compile's count over 10 processes (0.20%), at "
+                                       "least 1%")

@@ -7,8 +7,6 @@ import functools
 
 import pytest
 
-from stackqual import judge
-
 from . import policy as suite_policy
 from .cases import model_device_cases
 from .counts import NUMERIC, measure
@@ -34,18 +32,10 @@ def counts(case) -> dict:
 @pytest.mark.parametrize("metric", NUMERIC)
 @pytest.mark.parametrize("case", model_device_cases())
 def test_compiler_count_does_not_grow(case, metric, gate):
-    value = counts(case)[metric]
-    fraction, _ = tolerance = suite_policy.COUNT_TOLERANCE[metric]
-    baseline = gate.baseline(metric, "number")
-    details, explain = {"kind": "count", "tolerance": fraction}, ""
-    if baseline is not None:
-        caught = judge.smallest_growth(baseline, fraction)
-        details["min_detectable_change"] = caught
-        explain = (f"The smallest growth this gate catches is {caught} "
-                   f"({caught / max(baseline, 1):.1%}); the counts of the compile: "
-                   + ", ".join(f"{k} {v}" for k, v in counts(case).items() if k in NUMERIC))
-    gate.at_most_baseline(metric, value, tolerance=tolerance,
-                          explain=explain, details=details)
+    gate.count_at_most_baseline(
+        metric, counts(case)[metric], tolerance=suite_policy.COUNT_TOLERANCE[metric],
+        explain="the counts of the compile: " + ", ".join(
+            f"{k} {v}" for k, v in counts(case).items() if k in NUMERIC))
 
 
 @pytest.mark.parametrize("case", model_device_cases())

@@ -3,11 +3,10 @@ of the module STACKQUAL_FAULT_REPEAT times (default 7) on each call, a guard-lik
 that adds 8.4% to the instructions of a compiled mlp call on a tiny input (411,394 ->
 446,090 on cpu-avx2, 2026-12-02) and changes no output.
 
-A candidate environment's `sitecustomize`, not a pytest plugin: the per-call counts are
-taken in a child process under callgrind, which must run the faulted stack too. Put this
-folder first on PYTHONPATH; every Python process started so patches
-`torch._dynamo.eval_frame.OptimizedModule.__call__` (what calling `torch.compile(module)`
-runs) at start-up."""
+Installed by this folder's `sitecustomize` (STACKQUAL_STACK_FAULTS=heavier_wrapper): the
+per-call counts are taken in a child process under callgrind, which must run the faulted
+stack too. It patches `torch._dynamo.eval_frame.OptimizedModule.__call__` (what calling
+`torch.compile(module)` runs)."""
 
 import os
 

@@ -87,9 +87,7 @@ def test_the_instruction_gates_catch_more_compile_work_and_a_heavier_wrapper(run
     """Against the profile's committed counts where it has them (clean code is judged
     against those by the suite's own run), else against counts a clean run records here;
     either way in a copy that says another CPU model recorded them (a count is judged all
-    the same). Not on a loaded machine: callgrind counts instructions, not time (the same
-    total with the other core spinning, docs/timing.md), and each run under valgrind takes
-    a minute."""
+    the same), the faulted stack on a loaded machine (one spinning process per CPU)."""
     folder = tmp_path / "baselines"
     at = ("--baselines-dir", str(folder))
     committed = committed_instructions()
@@ -106,7 +104,8 @@ def test_the_instruction_gates_catch_more_compile_work_and_a_heavier_wrapper(run
     content = json.loads(baseline_file.read_text())
     content["recorded"]["fingerprint"]["cpu"] = FOREIGN_CPU
     baseline_file.write_text(json.dumps(content))
-    faulted = run_suite(*INSTRUCTIONS, *at, env=STACK_FAULTS)
+    with co_runners(os.cpu_count() or 1):
+        faulted = run_suite(*INSTRUCTIONS, *at, env=STACK_FAULTS)
     if faulted.report["outcomes"].get("skipped"):
         pytest.skip(f"the instruction counts were not measured here: "
                     f"{faulted.output.splitlines()[-1]}")

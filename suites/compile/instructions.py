@@ -13,9 +13,10 @@ The child: `python -m suites.compile.instructions MODEL` (run under callgrind by
 `measure`, one child per model, alone as in a run of its own: importing torch under
 valgrind takes 19 s). It pays inductor's one-off start-up costs on something tiny first,
 uninstrumented; then it counts the compile, runs each path WARMUP times, and counts CALLS
-calls of each. What makes the counts repeat (docs/timing.md, "Instructions"): one thread, one
-compile thread, a fixed hash seed, inductor's caches off and a fresh cache folder, the
-garbage collector run before each count."""
+calls of each. Fixed, so that the counts vary as little as they do (docs/timing.md,
+"Instructions"; they are not exact): one thread, one compile thread, a fixed hash seed,
+the AVX2 code paths, inductor's caches off and a fresh cache folder, the garbage collector
+run before each count."""
 
 from __future__ import annotations
 

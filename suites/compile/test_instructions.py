@@ -3,7 +3,7 @@ cold compile, and the eager and the compiled forward per call on a tiny input, c
 callgrind in a child process (suites/compile/instructions.py). A count of instructions is
 the same on a busy machine and a quiet one and on another CPU model of the same ISA class,
 so these gates judge where the wall clock cannot: they catch 5% more compile work and a
-10% heavier compiled wrapper, which no timed gate here sees."""
+compiled wrapper 8% heavier per call, which no timed gate here sees."""
 
 import pytest
 
@@ -21,7 +21,7 @@ TESTS = ("test_instructions_per_call_do_not_grow", "test_compile_instructions_do
 @pytest.fixture(scope="session")
 def instructions(request, tmp_path_factory):
     """model -> `compile` and each path -> instructions for every model this run selected,
-    from one child under callgrind; or why they could not be counted here."""
+    each from a child of its own under callgrind; or why they could not be counted here."""
     models = sorted({item.callspec.params["case"].model for item in request.session.items
                      if item.originalname in TESTS})
     try:

@@ -211,9 +211,9 @@ def test_fa3_runs_on_hopper_only_and_skips_elsewhere(fake_gpu, name, capability,
 ])
 def test_each_form_factor_is_its_own_profile_with_its_own_peak(
         fake_gpu, name, capability, memory_gb, profile, peak):
-    from stackqual import policy
+    from suites.hardware import policy as hardware_policy
     from stackqual import profile as profiles
 
     fake_gpu(name, *capability, memory_gb << 30)
     assert profiles.cuda_profile() == profile
-    assert policy.gpu_peak_tflops(name) == peak
+    assert hardware_policy.gpu_peak_tflops(name) == peak

@@ -44,11 +44,11 @@ def test_profile_names_come_from_the_device_table(name, capability, reported, ex
 
 
 def test_a_gh200_is_not_judged_against_h200_datasheet_figures():
-    from stackqual import policy
+    from suites.hardware import policy as hardware_policy
 
-    assert policy.gpu_peak_tflops("NVIDIA GH200 480GB") is None
-    assert policy.gpu_peak("memory", "NVIDIA GH200 480GB")[0] is None
-    assert policy.gpu_peak("memory", "NVIDIA H200")[0] == 4800.0
+    assert hardware_policy.gpu_peak_tflops("NVIDIA GH200 480GB") is None
+    assert hardware_policy.gpu_peak("memory", "NVIDIA GH200 480GB")[0] is None
+    assert hardware_policy.gpu_peak("memory", "NVIDIA H200")[0] == 4800.0
 
 
 @pytest.mark.parametrize("capability,expected", [

@@ -4,7 +4,6 @@ Measured expectations live in baselines/<profile>/ and are written by --update-b
 nothing here is a measurement of this stack.
 """
 
-import re
 
 import torch
 
@@ -51,17 +50,6 @@ def rmse_multiplier(dtype: torch.dtype, numel: int) -> float:
     m = RMSE_MULTIPLIER[dtype]
     return max(m, SMALL_TENSOR_MULTIPLIER) if numel < SMALL_TENSOR_NUMEL else m
 
-# --- attention backends vs an fp64 reference (suites/attention) ----------------------
-# flash-attention's own test rule (tests/test_flash_attn.py, hopper/test_flash_attn.py):
-#   max|out - ref| <= k * max|out_torch_lowprec - ref| + 2 * (ref + 0.3 - 0.3 - ref).max()
-# where out_torch_lowprec is the plain PyTorch attention in the same dtype (here: SDPA's
-# math backend) and ref the upcast reference (here: math in float64). k = 2 for the
-# output and 3 for the gradients dq, dk, dv (those tests; PyTorch's SDPA tests use a
-# similar 5x "fudge factor" on |fp64 golden - low-precision math|).
-ATTENTION_ERROR_MULTIPLIER = {"output": 2.0, "grad": 3.0}
-ATTENTION_RULE_SOURCE = ("flash-attention's test rule: k x max|math in the same dtype - fp64| "
-                         "+ rounding floor; k in stackqual/policy.py ATTENTION_ERROR_MULTIPLIER")
-
 # --- performance: how far a timing may move from this profile's baseline ----------------
 # Each entry: (relative tolerance, why). Override per run with --perf-tolerance NAME=VALUE.
 PERF_TOLERANCE = {
@@ -99,100 +87,6 @@ PERF_TOLERANCE = {
     "hardware_cuda": (0.15, "GPU hardware rate: a few percent of clock variation, 15% until "
                             "measured"),
 }
-
-# Dense fp16/bf16 tensor-core peak (TFLOP/s, without sparsity: half the datasheets' starred
-# "with sparsity" figures), reported beside achieved attention throughput; never gated on.
-# The first fragment found in the GPU's name wins, so form factors come before the model.
-GPU_PEAK_TFLOPS_16BIT = (
-    ("H100 PCIe", 756.0, "NVIDIA H100 datasheet: PCIe BF16 1,513 TFLOPS with sparsity"),
-    ("H100 NVL", 835.5, "NVIDIA H100 datasheet: NVL BF16 1,671 TFLOPS with sparsity"),
-    ("H100", 989.5, "NVIDIA H100 datasheet: SXM BF16 1,979 TFLOPS with sparsity"),
-    ("H200 NVL", 835.5, "NVIDIA H200 datasheet: NVL BF16 1,671 TFLOPS with sparsity"),
-    ("H200", 989.5, "NVIDIA H200 datasheet: SXM BF16 1,979 TFLOPS with sparsity"),
-    ("B200", 2250.0, "NVIDIA HGX B200 datasheet: BF16 4.5 PFLOPS per GPU with sparsity"),
-    ("A100", 312.0, "NVIDIA A100 datasheet: BF16 312 TFLOPS dense (624 with sparsity)"),
-    ("L4", 121.0, "NVIDIA L4 datasheet: BF16 242 TFLOPS with sparsity"),
-)
-
-
-# Peak memory bandwidth (GB/s), from the same datasheets.
-GPU_PEAK_MEMORY_GBPS = (
-    ("H100 PCIe", 2000.0, "NVIDIA H100 datasheet: PCIe 2 TB/s"),
-    ("H100 NVL", 3900.0, "NVIDIA H100 datasheet: NVL 3.9 TB/s"),
-    ("H100", 3350.0, "NVIDIA H100 datasheet: SXM 3.35 TB/s"),
-    ("H200", 4800.0, "NVIDIA H200 datasheet: SXM and NVL 4.8 TB/s"),
-    ("B200", 8000.0, "NVIDIA HGX B200 datasheet: 8 TB/s per GPU"),
-    ("A100 80GB PCIe", 1935.0, "NVIDIA A100 datasheet: 80GB PCIe 1,935 GB/s"),
-    ("A100-SXM4-80GB", 2039.0, "NVIDIA A100 datasheet: 80GB SXM 2,039 GB/s"),
-    ("A100", 1555.0, "NVIDIA A100 datasheet: 40GB 1,555 GB/s"),
-    ("L4", 300.0, "NVIDIA L4 datasheet: 300 GB/s"),
-)
-
-
-# The link between a node's GPUs, per direction (GB/s): what an all-reduce's bus bandwidth
-# is compared with (nccl-tests, doc/PERFORMANCE.md: bus bandwidth "should be close to the
-# hardware peak bandwidth"). NVLink datasheet figures are both directions together, so half.
-# PCIe and NVL cards talk over PCIe or an NVLink bridge, which the name does not say: no
-# peak, the share is not reported.
-GPU_LINK_PEAK_GBPS = (
-    ("H100 PCIe", None, "a PCIe card: PCIe or an NVLink bridge, not known from its name"),
-    ("H100 NVL", None, "a PCIe card: PCIe or an NVLink bridge, not known from its name"),
-    ("H100", 450.0, "NVIDIA H100 datasheet: SXM NVLink 900 GB/s, half per direction"),
-    ("H200 NVL", None, "a PCIe card: PCIe or an NVLink bridge, not known from its name"),
-    ("H200", 450.0, "NVIDIA H200 datasheet: SXM NVLink 900 GB/s, half per direction"),
-    ("B200", 900.0, "NVIDIA HGX B200 datasheet: NVLink 1.8 TB/s per GPU, half per direction"),
-    ("A100-SXM4", 300.0, "NVIDIA A100 datasheet: SXM NVLink 600 GB/s, half per direction"),
-)
-
-
-def names(fragment: str, device_name: str) -> bool:
-    """Whether a table's fragment names this device: as whole words, so that "H200" is not
-    found in "NVIDIA GH200 480GB" (a Grace Hopper part, with its own datasheet)."""
-    return re.search(rf"(?<![A-Za-z0-9]){re.escape(fragment)}(?![A-Za-z0-9])",
-                     device_name) is not None
-
-
-def gpu_link_peak(name: str) -> tuple[float | None, str]:
-    """(per-direction GB/s of the GPU-to-GPU link of the GPU named `name`, its source)."""
-    found = next(((peak, source) for fragment, peak, source in GPU_LINK_PEAK_GBPS
-                  if names(fragment, name)), None)
-    return found or (None, f"{name!r} is not in stackqual/policy.py's link table; add it "
-                           "with its datasheet figure")
-
-
-def gpu_peak_tflops(name: str) -> float | None:
-    return next((peak for fragment, peak, _ in GPU_PEAK_TFLOPS_16BIT if names(fragment, name)),
-                None)
-
-
-def gpu_peak(kind: str, name: str) -> tuple[float | None, str]:
-    """("16bit" TFLOP/s or "memory" GB/s peak of the GPU named `name`, its source)."""
-    table = GPU_PEAK_TFLOPS_16BIT if kind == "16bit" else GPU_PEAK_MEMORY_GBPS
-    found = next(((peak, source) for fragment, peak, source in table if names(fragment, name)),
-                 None)
-    return found or (None, f"{name!r} is not in stackqual/policy.py's datasheet table; add it "
-                           "with its datasheet figure")
-
-
-# The hardware suite (suites/hardware) on CUDA: a kernel below this share of the
-# datasheet peak fails whatever the baseline. A floor for a broken or throttled part, not a
-# performance target (the same model's baseline, within PERF_TOLERANCE["hardware"], is the
-# tight gate). Attention: FlashAttention-2, which SDPA's flash backend is, reaches 35% of
-# H100's peak (FlashAttention-3 paper, Shah et al. 2024, abstract), 50-73% of A100's
-# (FlashAttention-2 paper, Dao 2023, abstract): a floor of 20% is well under both. GEMM and
-# memory: half the datasheet peak, until a healthy node of each model has recorded its own.
-GPU_PEAK_SHARE_FLOOR = {
-    "gemm": (0.50, "policy.GPU_PEAK_SHARE_FLOOR: half the datasheet peak (a broken or "
-                   "throttled part)"),
-    "copy": (0.50, "policy.GPU_PEAK_SHARE_FLOOR: half the datasheet bandwidth"),
-    "triad": (0.50, "policy.GPU_PEAK_SHARE_FLOOR: half the datasheet bandwidth"),
-    "all_reduce": (0.50, "policy.GPU_PEAK_SHARE_FLOOR: half the link's datasheet bandwidth "
-                         "per direction (a degraded or missing NVLink)"),
-    "attention": (0.20, "policy.GPU_PEAK_SHARE_FLOOR: FlashAttention-2 reaches 35% of H100 "
-                        "peak (FlashAttention-3 paper), 50-73% of A100's (FlashAttention-2 "
-                        "paper)"),
-}
-
 
 # A time's band is never narrower than this many seconds above its baseline. A cold
 # compile's fixed part (dynamo's set-up, guards, a small C++ build) moved by up to 0.21 s

@@ -8,9 +8,10 @@ import pytest
 import torch
 from torch.nn import attention
 
-from stackqual import numerics, policy
+from stackqual import numerics
 
 from . import backends
+from . import policy as suite_policy
 from stackqual.cases import dtype_name
 
 from .cases import BY_NAME, make_inputs
@@ -53,8 +54,8 @@ def test_flash_impl_runs_agrees_and_restores(impl, dtype, gate):
                  message=f"after activate_flash_attention_impl({impl!r}) the current impl "
                          f"is {active!r}")
     j = numerics.judge_max_error("output", swapped, trusted, reference,
-                                 policy.ATTENTION_ERROR_MULTIPLIER["output"])
-    gate.require_close("error_vs_fp64", [j], source=policy.ATTENTION_RULE_SOURCE,
+                                 suite_policy.ATTENTION_ERROR_MULTIPLIER["output"])
+    gate.require_close("error_vs_fp64", [j], source=suite_policy.ATTENTION_RULE_SOURCE,
                        candidate=f"{impl} ({dtype_name(dtype)}, causal)",
                        trusted=f"the math backend in {dtype_name(dtype)}")
     now = attention.current_flash_attention_impl()

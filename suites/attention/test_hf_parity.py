@@ -17,12 +17,13 @@ import functools
 import pytest
 import torch
 
-from stackqual import numerics, policy
+from stackqual import numerics
 from suites.pretrained import minilm_dir
 
 from stackqual.cases import dtype_name
 
 from . import backends
+from . import policy as suite_policy
 from .cases import HF_NEEDS_CUDA, hf_parity_cases
 
 # A retrieval task the model gets right in every implementation: each query has one clear
@@ -102,9 +103,9 @@ def test_attn_implementation_agrees_with_eager_against_fp64(case, gate):
     real = batch["attention_mask"].bool().to(device)
     judgement = numerics.judge_max_error(
         "hidden[non-padding]", candidate[real].to(dtype), trusted[real].to(dtype),
-        reference.to(device)[real], policy.ATTENTION_ERROR_MULTIPLIER["output"])
+        reference.to(device)[real], suite_policy.ATTENTION_ERROR_MULTIPLIER["output"])
     gate.require_close(
-        "hidden_vs_fp64", [judgement], source=policy.ATTENTION_RULE_SOURCE,
+        "hidden_vs_fp64", [judgement], source=suite_policy.ATTENTION_RULE_SOURCE,
         candidate=f"attn_implementation={impl!r} ({dtype_name(dtype)}, {device}, {side} padding)",
         reference="the fp64 eager reference", trusted=f"eager in {dtype_name(dtype)}",
         where="at the non-padding positions")

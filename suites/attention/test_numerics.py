@@ -1,5 +1,5 @@
 """Every attention backend is as close to a float64 reference as PyTorch's own math path in
-the same dtype is (flash-attention's test rule, stackqual/policy.py): the output and the
+the same dtype is (flash-attention's test rule, suites/attention/policy.py): the output and the
 gradients dq, dk, dv, causal or not, with a key-padding mask where the backend takes one.
 The reference is SDPA's math backend in float64 on the same values; the scale is the math
 backend in the candidate's dtype."""
@@ -7,9 +7,10 @@ backend in the candidate's dtype."""
 import pytest
 import torch
 
-from stackqual import numerics, policy
+from stackqual import numerics
 
 from . import backends
+from . import policy as suite_policy
 from .backends import PACKAGES, Unsupported
 from stackqual.cases import dtype_name
 
@@ -57,13 +58,13 @@ def test_backend_is_as_close_to_fp64_as_math(case, gate):
         pytest.skip(f"{backend} does not take {case.inputs_id}: {e}")
     judgements = [
         numerics.judge_max_error(name, candidate[name], trusted[name], reference[name],
-                                 policy.ATTENTION_ERROR_MULTIPLIER[
+                                 suite_policy.ATTENTION_ERROR_MULTIPLIER[
                                      "output" if name == "output" else "grad"])
         for name in reference]
     details = numerics.summary(judgements)
     details["error_ratio"] = {j.name: j.candidate_error / j.trusted_error
                               if j.trusted_error else None for j in judgements}
     gate.require_close(
-        "error_vs_fp64", judgements, details=details, source=policy.ATTENTION_RULE_SOURCE,
+        "error_vs_fp64", judgements, details=details, source=suite_policy.ATTENTION_RULE_SOURCE,
         candidate=f"{backend} ({dtype_name(case.dtype)}, {case.condition.name}, {case.device})",
         trusted=f"the math backend in {dtype_name(case.dtype)}")

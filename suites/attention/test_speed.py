@@ -1,12 +1,14 @@
 """The fused attention kernels keep their speed over the slower path on this profile: the
 ratio time(math)/time(flash), and time(FA2)/time(FA3) on Hopper, from interleaved rounds in
 one process (stackqual.timing), gated against the profile's baseline. Achieved TFLOP/s of
-both sides is reported beside the device's peak (policy.GPU_PEAK_TFLOPS_16BIT)."""
+both sides is reported beside the device's peak (suites/hardware/policy.py,
+GPU_PEAK_TFLOPS_16BIT)."""
 
 import pytest
 import torch
 
-from stackqual import policy, timing
+from stackqual import timing
+from suites.hardware.policy import gpu_peak_tflops
 
 from . import backends
 from .backends import PACKAGES
@@ -38,7 +40,7 @@ def test_fused_attention_speedup_holds_against_baseline(case, perf, gate):
         return
     achieved = {side.name: round(case.flops() / side.median / 1e12, 3)
                 for side in (comparison.a, comparison.b)}
-    peak = (policy.gpu_peak_tflops(torch.cuda.get_device_name())
+    peak = (gpu_peak_tflops(torch.cuda.get_device_name())
             if case.device == "cuda" else None)
     gate.info("tflops", achieved, peak_tflops=peak,
               fraction_of_peak={k: v / peak for k, v in achieved.items()} if peak else None,

@@ -10,7 +10,7 @@ Kernels (work per call, counted as the roofline does):
   128, no mask: 4 * b * h * s^2 * d FLOP (the two matmuls, as FlashAttention's own
   benchmarks count it: flash-attention/benchmarks/benchmark_flash_attention.py `flops`).
 
-Peaks: CUDA from the datasheet tables in stackqual/policy.py (each figure with its
+Peaks: CUDA from the datasheet tables in suites/hardware/policy.py (each figure with its
 source); the CPU's derived from what the machine says about itself (stackqual.cpu_peak).
 """
 
@@ -23,8 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from stackqual import cpu_peak, policy
+from stackqual import cpu_peak
 
+from . import policy as suite_policy
 from .cases import PeakCase
 
 
@@ -70,8 +71,8 @@ def peak(case: PeakCase) -> tuple[float | None, str]:
     if case.device == "cuda":
         name = torch.cuda.get_device_name()
         if case.kernel in ("copy", "triad"):
-            return policy.gpu_peak("memory", name)
-        figure, source = policy.gpu_peak("16bit", name)
+            return suite_policy.gpu_peak("memory", name)
+        figure, source = suite_policy.gpu_peak("16bit", name)
         if figure is not None and case.tf32:  # dense TF32 is half dense BF16 on these parts
             return figure / 2, f"{source}; TF32 dense = half of BF16 dense (same datasheets)"
         return figure, source

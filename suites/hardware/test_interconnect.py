@@ -1,15 +1,15 @@
 """The node's interconnect: the bus bandwidth of an all-reduce across every visible GPU
 (suites/hardware/interconnect.py, as nccl-tests reports it), per message size; the largest
 size is gated against this profile's baseline and, where the GPU's link is in the datasheet
-table (policy.GPU_LINK_PEAK_GBPS), against a floor of its share of the link's peak
-(policy.GPU_PEAK_SHARE_FLOOR["all_reduce"])."""
+table (suites/hardware/policy.py GPU_LINK_PEAK_GBPS), against a floor of its share of the
+link's peak (GPU_PEAK_SHARE_FLOOR["all_reduce"])."""
 
 import pytest
 import torch
 
-from stackqual import policy
 
 from . import interconnect
+from . import policy as suite_policy
 
 
 # Node qualification (`stackqual qualify` runs every tier), not the six-minute `-m gpu` tier
@@ -31,10 +31,10 @@ def test_all_reduce_bus_bandwidth_holds_against_baseline(perf, gate, tmp_path):
                   world=world, times_s=m.times_s)
     largest = max(found, key=lambda m: m.size)
     name = torch.cuda.get_device_name(0)
-    peak, source = policy.gpu_link_peak(name)
+    peak, source = suite_policy.gpu_link_peak(name)
     busbw = largest.busbw_gbps
     if peak is not None:
-        floor, floor_source = policy.GPU_PEAK_SHARE_FLOOR["all_reduce"]
+        floor, floor_source = suite_policy.GPU_PEAK_SHARE_FLOOR["all_reduce"]
         share = round(busbw / peak, 4)
         gate.require("share_floor", share >= floor, measured=share, expected=f">= {floor}",
                      source=floor_source, message=(

@@ -2,8 +2,8 @@
 triad) and fused attention FLOP/s, each an absolute rate reported as a share of the
 hardware's peak (suites/hardware/peaks.py, each peak with its source) and gated against
 this profile's baseline (policy.PERF_TOLERANCE["hardware_cpu"/"hardware_cuda"]); on CUDA
-also against a floor of that share (policy.GPU_PEAK_SHARE_FLOOR). Absolute figures:
-compared only with baselines of the same profile and device model (stackqual.perf.rate;
+also against a floor of that share (suites/hardware/policy.py GPU_PEAK_SHARE_FLOOR).
+Absolute figures: compared only with baselines of the same profile and device model (stackqual.perf.rate;
 on CPU also only where the calibration is within 35% of the baseline's)."""
 
 import pytest
@@ -13,6 +13,7 @@ from stackqual import policy, timing
 from stackqual.cases import param
 
 from . import peaks
+from . import policy as suite_policy
 from .cases import CASES
 
 ROUNDS = 15
@@ -38,7 +39,7 @@ def test_hardware_reaches_its_baseline_share_of_peak(case, perf, gate):
               note=("above the derived peak: the CPU runs faster than the clock it reports "
                     "(boost)" if share and share > 1 else ""))
     if case.device == "cuda" and peak is not None:
-        floor, floor_source = policy.GPU_PEAK_SHARE_FLOOR[case.kernel]
+        floor, floor_source = suite_policy.GPU_PEAK_SHARE_FLOOR[case.kernel]
         gate.require("share_floor", share >= floor, measured=share, expected=f">= {floor}",
                      source=floor_source, message=(
                          f"{case.id} reached {median:.4g} {kernel.unit}, {share:.0%} of the "

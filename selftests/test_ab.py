@@ -23,8 +23,10 @@ CHECK = "test_speed.py::test_speedup_holds_against_baseline" \
         "[cnn-inductor-default-fp32-cpu-inference-1thread]#speedup"
 
 
-def figure(value: float, busy: float = 0.0, unit: str = "s") -> figures.Figure:
-    return figures.Figure("case#speedup [eager]", "compile", value, unit, busy)
+def figure(value: float, busy: float = 0.0, unit: str = "s",
+           tolerance: float | None = 0.10) -> figures.Figure:
+    return figures.Figure("case#speedup [eager]", "compile", value, unit, busy,
+                          tolerance=tolerance)
 
 
 def by_process(*found: figures.Figure) -> dict:
@@ -107,7 +109,7 @@ def test_same_figures_pass_and_a_slower_candidate_regresses():
     assert slower.verdict == "regressed", slower.message
     assert "candidate/base time = 1.199 [1.182, 1.217] (95% t-interval over 3 pairs" \
         in slower.message
-    assert "PERF_TOLERANCE['speedup']" in slower.message
+    assert "1 +10% = 1.1 (its check's own in-process tolerance" in slower.message
 
 
 def test_one_slow_process_in_two_pairs_is_not_a_regression():
@@ -147,21 +149,24 @@ def test_a_figure_missing_on_one_side_is_not_judged_and_pairs_stay_adjacent():
 def test_figures_come_from_each_kind_of_timed_check_and_count_a_measurement_once():
     checks = [
         {"check_id": "a#speedup", "suite": "compile", "verdict": "no-baseline",
-         "details": {"a": {"name": "eager", "median_s": 2e-3},
+         "details": {"kind": "speed", "tolerance": 0.1, "a": {"name": "eager", "median_s": 2e-3},
                      "b": {"name": "compiled", "median_s": 1e-3}, "others_busy": 0.01}},
         {"check_id": "a#speedup_floor", "metric": "speedup_floor", "suite": "compile",
          "verdict": "pass",
-         "details": {"a": {"name": "eager", "median_s": 2e-3},
+         "details": {"kind": "speed", "a": {"name": "eager", "median_s": 2e-3},
                      "b": {"name": "compiled", "median_s": 1e-3}}},
         {"check_id": "b#compile_s", "suite": "compile", "verdict": "no-baseline",
-         "details": {"samples_s": [3.0, 2.5]}},
+         "details": {"kind": "time", "tolerance": 0.5, "samples_s": [3.0, 2.5]}},
         {"check_id": "c#rate", "suite": "hardware", "verdict": "no-baseline",
-         "details": {"rates": [10.0, 30.0, 20.0], "unit": "GB/s"}},
+         "details": {"kind": "rate", "tolerance": 0.35, "rates": [10.0, 30.0, 20.0],
+                     "unit": "GB/s"}},
+        {"check_id": "d#speedup", "suite": "compile", "verdict": "pass",  # states no kind
+         "details": {"a": {"name": "eager", "median_s": 2e-3}}},
     ]
     found = figures.figures(checks)
-    assert {n: (f.value, f.unit) for n, f in found.items()} == {
-        "a#speedup [eager]": (2e-3, "s"), "a#speedup [compiled]": (1e-3, "s"),
-        "b#compile_s": (2.5, "s"), "c#rate": (20.0, "GB/s")}
+    assert {n: (f.value, f.unit, f.tolerance) for n, f in found.items()} == {
+        "a#speedup [eager]": (2e-3, "s", 0.1), "a#speedup [compiled]": (1e-3, "s", 0.1),
+        "b#compile_s": (2.5, "s", 0.5), "c#rate": (20.0, "GB/s", 0.35)}
 
 
 def test_compare_takes_abs_regressions_as_blocking():
@@ -299,13 +304,12 @@ def test_ab_names_the_four_count_faults_with_no_clock_involved(tmp_path):
                                           "more than the base"), output
 
 
-@pytest.mark.parametrize("figure, device, expected", [
-    ("t.py::test_speedup[mlp]#speedup [compiled]", "cpu", "speedup"),
-    ("t.py::test_throughput[tiny-bert]#throughput_vs_yardstick [yardstick]", "cpu",
-     "throughput"),
-    ("t.py::test_compile_time[mlp]#compile_s", "cpu", "compile_s"),
-    ("t.py::test_peak[gemm-bf16-cuda]#rate", "cuda", "hardware_cuda"),
-])
-def test_a_figure_is_judged_with_its_checks_in_process_tolerance(figure, device, expected):
-    tol, why = policy.ab_tolerance(figure, device)
-    assert tol == policy.PERF_TOLERANCE[expected][0] and f"[{expected!r}]" in why
+def test_a_figure_is_judged_with_the_tolerance_its_check_recorded_or_not_at_all():
+    """The band is the check's in-process tolerance, stated in its record; a figure without
+    one is not judged, never given another check's band."""
+    slower = by_process(*[figure(1.25, tolerance=0.5)] * 3)
+    case = ab.judge_case("t#compile_s", by_process(*[figure(1.0, tolerance=0.5)] * 3), slower)
+    assert case.verdict == "pass" and case.tolerance == 0.5
+    unknown = by_process(*[figure(1.25, tolerance=None)] * 3)
+    case = ab.judge_case("t#new_metric", by_process(*[figure(1.0, tolerance=None)] * 3), unknown)
+    assert case.verdict == "inconclusive" and "recorded no tolerance" in case.message

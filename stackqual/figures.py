@@ -1,6 +1,8 @@
 """The absolute figures a run's timed checks measured, whatever their verdict: for each
 speed check (stackqual.perf.speed) each path's median time per call, for a time
-(perf.time) its fastest sample, for a rate (perf.rate) its median. And the exact counts a
+(perf.time) its fastest sample, for a rate (perf.rate) its median. Each timed check
+states in its details its kind ("speed", "time", "rate") and the tolerance its in-process
+gate judges it with; a figure keeps that tolerance, which `stackqual ab` judges it by. And the exact counts a
 run measured (`Count`: a check whose details say its kind is "count", or "set" for a set
 of names), which need no clock.
 
@@ -24,6 +26,7 @@ class Figure:
     unit: str  # "s" (lower is better) or a rate's unit (higher is better)
     others_busy: float | None
     device: str = "cpu"  # where it ran: "cpu" or "cuda"
+    tolerance: float | None = None  # its check's in-process band (None: a report without it)
 
     @property
     def seconds(self) -> float:
@@ -40,21 +43,24 @@ def figures(checks: list[dict]) -> dict[str, Figure]:
     found = {}
     for c in checks:
         d = c.get("details") or {}
-        if str(c.get("metric", "")).endswith("_floor"):
+        kind = d.get("kind")
+        if kind not in ("speed", "time", "rate") or str(c.get("metric", "")).endswith("_floor"):
             continue
-        busy = d.get("others_busy")
+        busy, tolerance = d.get("others_busy"), d.get("tolerance")
         device = str(d.get("device") or (d.get("calibration") or {}).get("device") or "cpu")
-        if isinstance(d.get("a"), dict) and isinstance(d.get("b"), dict):  # perf.speed
+
+        def figure(name: str, value: float, unit: str) -> Figure:
+            return Figure(name, c["suite"], value, unit, busy, device, tolerance)
+
+        if kind == "speed":  # each path's median time per call
             for side in (d["a"], d["b"]):
                 name = f"{c['check_id']} [{side['name']}]"
-                found[name] = Figure(name, c["suite"], side["median_s"], "s", busy, device)
-        elif d.get("samples_s"):  # perf.time: the fastest sample counts
-            found[c["check_id"]] = Figure(c["check_id"], c["suite"], min(d["samples_s"]),
-                                          "s", busy, device)
-        elif d.get("rates"):  # perf.rate: the median counts
-            found[c["check_id"]] = Figure(c["check_id"], c["suite"],
-                                          statistics.median(d["rates"]), d.get("unit", ""),
-                                          busy, device)
+                found[name] = figure(name, side["median_s"], "s")
+        elif kind == "time":  # the fastest sample counts
+            found[c["check_id"]] = figure(c["check_id"], min(d["samples_s"]), "s")
+        else:  # a rate: the median counts
+            found[c["check_id"]] = figure(c["check_id"], statistics.median(d["rates"]),
+                                          d.get("unit", ""))
     return found
 
 

@@ -224,7 +224,7 @@ class PerfGate:
                            decided=decided)
         self._hand_to_benchmark(metric, f"{names[1]}; {names[0]} in extra_info", c.b.times_s,
                                 c.b.calls, c.as_dict())
-        details = {**(context or {}), **c.as_dict(), "tolerance": tol,
+        details = {**(context or {}), **c.as_dict(), "kind": "speed", "tolerance": tol,
                    "baseline": None if band is None else band.baseline, "calibration": now}
         if at_least is not None:
             floor, source = at_least
@@ -282,8 +282,10 @@ class PerfGate:
                            f"{metric} = {median} {unit} (median of {len(rates)} samples, "
                            f"interquartile {ordered[q]:.4g}-{ordered[-1 - q]:.4g})",
                            others_busy)
-        details = {"rates": [round(r, 4) for r in rates], "unit": unit,
-                   "others_busy": others_busy, **details}
+        tol = policy.perf_tolerance(f"hardware_{calibration.kind(device)}",
+                                    self.options.tolerances)[0]
+        details = {"rates": [round(r, 4) for r in rates], "unit": unit, "kind": "rate",
+                   "tolerance": tol, "others_busy": others_busy, **details}
         self._hand_to_benchmark(metric, f"seconds per call; {unit} in extra_info", times_s, 1,
                                 {unit: median, **details})
         now = self._calibrate_for(metric, device)
@@ -306,8 +308,9 @@ class PerfGate:
         m = timed.Measured(fastest, min(samples_s), max(samples_s),
                            f"{metric} = {fastest} s ({what}, the fastest of "
                            f"{[round(s, 3) for s in samples_s]})", others_busy)
-        details = {"samples_s": samples_s, "what": what, "others_busy": others_busy,
-                   **details}
+        details = {"samples_s": samples_s, "what": what, "kind": "time",
+                   "tolerance": policy.perf_tolerance(tolerance, self.options.tolerances)[0],
+                   "others_busy": others_busy, **details}
         self._hand_to_benchmark(metric, what, samples_s, 1, {"seconds": fastest, **details})
         now = self._calibrate_for(metric, device)
         details["calibration"] = now

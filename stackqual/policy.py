@@ -158,27 +158,6 @@ TEST_TIMEOUT_S = {
 # machine, the compile suite most of it.
 SUITE_TIMEOUT_S = (3600, "policy.SUITE_TIMEOUT_S: three times the whole CPU tier's run")
 
-# `stackqual ab`: a figure (one path's time per call, a compile's CPU seconds, a rate) is
-# regressed when the whole interval of its candidate/base time ratio, over pairs of
-# adjacent processes, lies further above 1 than the in-process gate of the same check
-# allows (PERF_TOLERANCE: speedup 10% for each path of a speed check, throughput 35% for the
-# models' paths, compile_s 50%, hardware_* for the rates). Measured with one environment on
-# both sides, the whole CPU timed tier, 3 pairs (2026-11-29, the 2-vCPU CI VM): the pair
-# ratios stayed within 0.92-1.09 for the speed paths (the MLP excepted, 1.3 ms a call: one pair
-# at 0.80), 0.97-1.03 for the models' paths, 0.91-1.10 for compile times and 0.84-1.17 for
-# the hardware rates, each inside its band; no figure was called regressed.
-AB_TOLERANCE_OF = {"speedup": "speedup", "throughput_vs_yardstick": "throughput",
-                   "compile_s": "compile_s", "rate": "hardware_{device}"}
-
-
-def ab_tolerance(figure: str, device: str = "cpu") -> tuple[float, str]:
-    """(tolerance, where it comes from) of a `stackqual ab` figure (`check_id [path]`)."""
-    metric = figure.split(" [")[0].rsplit("#", 1)[-1]
-    name = AB_TOLERANCE_OF.get(metric, "speedup").format(
-        device="cuda" if device.startswith("cuda") else "cpu")
-    tol, why = PERF_TOLERANCE[name]
-    return tol, f"policy.ab_tolerance: PERF_TOLERANCE[{name!r}], the in-process gate's ({why})"
-
 # `stackqual fleet`: a unit (a node, or one GPU of it) is an outlier of its fleet when its
 # figure is worse than the fleet's median by more than FLEET_OUTLIER_Z robust standard
 # deviations and by more than FLEET_MIN_DEVIATION of the median.

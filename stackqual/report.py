@@ -145,13 +145,13 @@ class RunReport:
         return json_path, md_path
 
     def timed_checks(self) -> list[CheckRecord]:
-        """Checks that carry a timing comparison (stackqual.perf)."""
-        return [c for c in self.checks if "ratio" in c.details and "low" in c.details]
+        """Checks that carry a timing comparison (stackqual.perf.speed)."""
+        return [c for c in self.checks if c.details.get("kind") == "speed"]
 
     def plotted_checks(self) -> list[CheckRecord]:
         """The timed ratios, and the times (compile seconds) judged against a baseline."""
         return self.timed_checks() + [
-            c for c in self.checks if "samples_s" in c.details and "ratio" not in c.details
+            c for c in self.checks if c.details.get("kind") == "time"
             and isinstance(c.expected, (int, float)) and c.verdict != Verdict.NOT_COMPARABLE]
 
     def markdown(self, data: dict, plot: Path | None = None,
@@ -203,7 +203,7 @@ class RunReport:
             lines += ["", f"![ratio per check, against the baseline]({plot.name})"
                       if plot is not None else plots.MISSING]
 
-        times = [c for c in self.checks if "samples_s" in c.details]
+        times = [c for c in self.checks if c.details.get("kind") == "time"]
         if times:
             lines += ["", "## Times", "", "| check | measured | samples | other load | "
                       "baseline | verdict | detectable slowdown |", "|---|---|---|---|---|---|---|"]

@@ -2,9 +2,9 @@
 speed check (stackqual.perf.speed) each path's median time per call, for a time
 (perf.time) its fastest sample, for a rate (perf.rate) its median. Each timed check
 states in its details its kind ("speed", "time", "rate") and the tolerance its in-process
-gate judges it with; a figure keeps that tolerance, which `stackqual ab` judges it by. And the exact counts a
-run measured (`Count`: a check whose details say its kind is "count", or "set" for a set
-of names), which need no clock.
+gate judges it with; a figure keeps that tolerance, which `stackqual ab` judges it by.
+And the exact counts a run measured (`Count`: a check whose details say its kind is
+"count", or "set" for a set of names), which need no clock.
 
 A timed check is gated as a ratio or against its own profile's baseline; the figures behind
 it are what two stacks (`stackqual ab`) or many nodes (`stackqual fleet`) are compared on.

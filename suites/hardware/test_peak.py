@@ -3,8 +3,9 @@ triad) and fused attention FLOP/s, each an absolute rate reported as a share of 
 hardware's peak (suites/hardware/peaks.py, each peak with its source) and gated against
 this profile's baseline (policy.PERF_TOLERANCE["hardware_cpu"/"hardware_cuda"]); on CUDA
 also against a floor of that share (suites/hardware/policy.py GPU_PEAK_SHARE_FLOOR).
-Absolute figures: compared only with baselines of the same profile and device model (stackqual.perf.rate;
-on CPU also only where the calibration is within 35% of the baseline's)."""
+Absolute figures: compared only with baselines of the same profile and device model
+(stackqual.perf.rate; on CPU also only where the calibration is within 35% of the
+baseline's)."""
 
 import pytest
 import torch

@@ -1,10 +1,11 @@
-"""The count gates fire on the faults they exist to catch and on nothing else: the
-compiler's counts (suites/compile/test_counts.py), against baselines a clean run records
-here and now, the clean counts judged on a loaded machine (one spinning process per CPU);
-and the instructions per call (test_instructions.py), against the profile's committed
-counts (or a clean recording where it has none): a lost fusion is one more kernel, a changed
-decomposition a new aten op; clean code passes every count, also where the baselines were
-recorded on a machine of another CPU model (the counts carry no calibration to mismatch)."""
+"""The count gates fire on the faults they exist to catch and on nothing else, judged on a
+loaded machine (one spinning process per CPU) against baselines that say another CPU model
+recorded them (a count carries no calibration to mismatch): the compiler's counts
+(suites/compile/test_counts.py), against baselines a clean run records here and now (a
+lost fusion is one more kernel, a changed decomposition a new aten op, clean code passes
+every count); and the instructions (test_instructions.py), against the profile's committed
+counts or a clean recording where it has none (5% more compile work and a compiled wrapper
+8% heavier per call fail, the eager call passes)."""
 
 import json
 import os
@@ -39,7 +40,16 @@ def test_count_gates_fire_on_their_faults_and_pass_clean_code_on_a_loaded_machin
     at = ("--baselines-dir", str(folder))
     recorded = run_suite(*COUNTS, *at, "--update-baselines")
     assert recorded.returncode == 0, recorded.output
-    lost = run_suite(*COUNTS, *at, faults=("compile.lose_a_fusion",))
+    # Judged on a loaded machine (what a shared CI runner is) against the baselines of an
+    # unloaded run that say another CPU model recorded them.
+    [baseline_file] = folder.glob("*/compile.json")
+    content = json.loads(baseline_file.read_text())
+    content["recorded"]["fingerprint"]["cpu"] = FOREIGN_CPU
+    baseline_file.write_text(json.dumps(content))
+    with co_runners(os.cpu_count() or 1):
+        lost = run_suite(*COUNTS, *at, faults=("compile.lose_a_fusion",))
+        new_op = run_suite(*COUNTS, *at, faults=("compile.new_aten_op",))
+        clean = run_suite(*COUNTS, *at)
     assert lost.returncode == 1 and verdicts(lost)["kernels"] == "fail", lost.output
     before, after = recorded.check("kernels")["measured"], lost.check("kernels")["measured"]
     assert after > before, lost.output  # 7 -> 8 on cpu-avx2 and torch 2.13.0
@@ -48,18 +58,9 @@ def test_count_gates_fire_on_their_faults_and_pass_clean_code_on_a_loaded_machin
     assert "The smallest growth this gate catches is 1 (" in lost.output
     assert verdicts(lost)["aten_ops"] == "pass", lost.output  # a lowering, not an op
 
-    new_op = run_suite(*COUNTS, *at, faults=("compile.new_aten_op",))
     assert new_op.returncode == 1 and verdicts(new_op)["aten_ops"] == "fail", new_op.output
     assert "new: aten.pow.Tensor_Scalar; lost: aten.sqrt.default" in new_op.output
 
-    # Clean code, on a loaded machine (what a shared CI runner is), judged against the
-    # baselines of an unloaded run that say another CPU model recorded them.
-    [baseline_file] = folder.glob("*/compile.json")
-    content = json.loads(baseline_file.read_text())
-    content["recorded"]["fingerprint"]["cpu"] = FOREIGN_CPU
-    baseline_file.write_text(json.dumps(content))
-    with co_runners(os.cpu_count() or 1):
-        clean = run_suite(*COUNTS, *at)
     assert clean.returncode == 0, clean.output
     assert verdicts(clean) == dict.fromkeys(METRICS, "pass"), clean.output
 

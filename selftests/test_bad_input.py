@@ -377,3 +377,26 @@ def test_a_report_dir_that_cannot_be_written_is_refused_before_any_test_runs(pyt
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--report-dir: the run report cannot be written (*a-file is "
                                  "not a folder)*"])
+
+
+@pytest.mark.parametrize("content, said", [
+    ({"kind": "fleet", "schema": 1}, "a stackqual fleet file, not a run report"),
+    ({"kind": "run-report", "schema": 99}, "a run report of schema 99, written by a newer "
+                                           "stackqual; this one reads schema 1: upgrade it"),
+])
+def test_a_reader_refuses_another_kind_or_a_newer_schema_in_one_line(tmp_path, content, said):
+    from stackqual import readers
+
+    path = tmp_path / "stackqual-x.json"
+    path.write_text(json.dumps({**content, "profile": "p", "checks": [], "tests": {}}))
+    with pytest.raises(readers.Unreadable) as refused:
+        readers.read_json(path, "run report", lambda data: None, kind="run-report")
+    assert str(refused.value) == f"{path}: {said}"
+
+
+def test_every_file_a_command_reads_says_its_kind_and_schema():
+    from stackqual import readers
+    from stackqual.report import RunReport
+
+    data = RunReport(profile="p", fingerprint={}, invocation=[]).to_dict()
+    assert (data["kind"], data["schema"]) == ("run-report", readers.SCHEMA)

@@ -341,7 +341,8 @@ def main(argv: list[str], repo: Path) -> int:
               "they must run on one machine", file=sys.stderr)
         code = 4
     result = {
-        "kind": "ab", "profile": profile_name, "exit": code, "verdict": meaning("ab", code),
+        **readers.header("ab"), "profile": profile_name, "exit": code,
+        "verdict": meaning("ab", code),
         "started": started_at,
         "base": args.base, "candidate": args.candidate, "rounds": args.rounds,
         "pytest_args": pytest_args, "seconds": round(time.monotonic() - started, 1),
@@ -373,4 +374,4 @@ def load(path: Path) -> dict:
         return readers.newest([(p, load(p)) for p in found])[1]
     return readers.read_json(path, "ab result", lambda data: None if isinstance(data, dict)
                              and data.get("kind") == "ab" and "cases" in data
-                             else "no kind 'ab' with cases")
+                             else "no kind 'ab' with cases", kind="ab")

@@ -112,7 +112,7 @@ def _not_a_report(data) -> str | None:
 
 def _read(path: Path) -> tuple[Path, dict]:
     try:
-        return path, readers.read_json(path, "run report", _not_a_report)
+        return path, readers.read_json(path, "run report", _not_a_report, kind="run-report")
     except readers.Unreadable as e:
         raise CompareError(str(e)) from None
 

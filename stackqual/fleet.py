@@ -79,7 +79,8 @@ def load_node(folder: Path) -> Node:
                                               "or has not finished")
     try:
         verdict = readers.read_json(folder / "verdict.json", "qualify verdict", lambda v: (
-            None if isinstance(v, dict) and isinstance(v.get("suites"), dict) else "no suites"))
+            None if isinstance(v, dict) and isinstance(v.get("suites"), dict) else "no suites"),
+            kind="qualify-verdict")
     except readers.Unreadable as e:
         return Node(name, folder, {}, problem=str(e))
     node = Node(str(verdict.get("node") or name), folder, verdict)
@@ -361,7 +362,7 @@ def plot(s: Spread, path: Path) -> Path:
 
 def to_json(groups: list[Group], code: int, unmerged: Unmerged | None = None) -> dict:
     unmerged = unmerged or Unmerged()
-    return {"kind": "fleet", "exit": code, "verdict": meaning("fleet", code),
+    return {**readers.header("fleet"), "exit": code, "verdict": meaning("fleet", code),
             "missing": unmerged.missing,
             "unreadable": [{"folder": str(n.folder), "why": n.problem}
                            for n in unmerged.broken],

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import benchmarks, devices, exits, health, plugin, policy, usage
+from . import benchmarks, devices, exits, health, plugin, policy, readers, usage
 from .exits import WORST_FIRST, Exit, epilog, worst
 from .health import Health
 from .verdicts import BLOCKING, UNJUDGED, Verdict
@@ -526,7 +526,8 @@ def _verdict(args, checks: list, gpus: list, runs: list, out: Path, profile_name
     # verdict to an encoding error.
     (out / "summary.md").write_text(text, encoding="utf-8", errors="backslashreplace")
     (out / "verdict.json").write_text(json.dumps(
-        {"exit": code, "verdict": meaning(code, args.record, interrupted), "node": node,
+        {**readers.header("qualify-verdict"),
+         "exit": code, "verdict": meaning(code, args.record, interrupted), "node": node,
          "host": socket.gethostname(),
          "profile": profile_name, "command": command, "seconds": round(seconds, 1),
          "fingerprint": profile.fingerprint(), "not_a_pass": [vars(i) for i in items],

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import calibration, plots
+from . import calibration, plots, readers
 from .judge import MEMBERS
 from .verdicts import BLOCKING, UNJUDGED, Verdict
 
@@ -96,6 +96,7 @@ class RunReport:
 
     def to_dict(self) -> dict:
         return _json_safe({
+            **readers.header("run-report"),
             "profile": self.profile,
             "fingerprint": self.fingerprint,
             "invocation": self.invocation,

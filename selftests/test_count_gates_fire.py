@@ -28,6 +28,14 @@ def verdicts(run) -> dict:
     return {c["metric"]: c["verdict"] for c in run.report["checks"] if c["metric"] in METRICS}
 
 
+def say_another_cpu_recorded(folder: Path) -> None:
+    """The compile baselines in `folder` now say FOREIGN_CPU recorded them."""
+    [baseline_file] = folder.glob("*/compile.json")
+    content = json.loads(baseline_file.read_text())
+    content["recorded"]["fingerprint"]["cpu"] = FOREIGN_CPU
+    baseline_file.write_text(json.dumps(content))
+
+
 def test_every_count_has_a_tolerance_and_every_tolerance_a_count():
     assert policy.COUNT_TOLERANCE.keys() == set(counts.NUMERIC)
     assert METRICS == {*counts.NUMERIC, "aten_ops"}
@@ -42,10 +50,7 @@ def test_count_gates_fire_on_their_faults_and_pass_clean_code_on_a_loaded_machin
     assert recorded.returncode == 0, recorded.output
     # Judged on a loaded machine (what a shared CI runner is) against the baselines of an
     # unloaded run that say another CPU model recorded them.
-    [baseline_file] = folder.glob("*/compile.json")
-    content = json.loads(baseline_file.read_text())
-    content["recorded"]["fingerprint"]["cpu"] = FOREIGN_CPU
-    baseline_file.write_text(json.dumps(content))
+    say_another_cpu_recorded(folder)
     with co_runners(os.cpu_count() or 1):
         lost = run_suite(*COUNTS, *at, faults=("compile.lose_a_fusion",))
         new_op = run_suite(*COUNTS, *at, faults=("compile.new_aten_op",))
@@ -101,10 +106,7 @@ def test_the_instruction_gates_catch_more_compile_work_and_a_heavier_wrapper(run
     else:
         (folder / committed.parent.name).mkdir(parents=True)
         shutil.copy(committed, folder / committed.parent.name / committed.name)
-    [baseline_file] = folder.glob("*/compile.json")
-    content = json.loads(baseline_file.read_text())
-    content["recorded"]["fingerprint"]["cpu"] = FOREIGN_CPU
-    baseline_file.write_text(json.dumps(content))
+    say_another_cpu_recorded(folder)
     with co_runners(os.cpu_count() or 1):
         faulted = run_suite(*INSTRUCTIONS, *at, env=STACK_FAULTS)
     if faulted.report["outcomes"].get("skipped"):

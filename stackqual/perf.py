@@ -282,8 +282,8 @@ class PerfGate:
                            f"{metric} = {median} {unit} (median of {len(rates)} samples, "
                            f"interquartile {ordered[q]:.4g}-{ordered[-1 - q]:.4g})",
                            others_busy)
-        tol = policy.perf_tolerance(f"hardware_{calibration.kind(device)}",
-                                    self.options.tolerances)[0]
+        tolerance = f"hardware_{calibration.kind(device)}"
+        tol = policy.perf_tolerance(tolerance, self.options.tolerances)[0]
         details = {"rates": [round(r, 4) for r in rates], "unit": unit, "kind": "rate",
                    "tolerance": tol, "others_busy": others_busy, **details}
         self._hand_to_benchmark(metric, f"seconds per call; {unit} in extra_info", times_s, 1,
@@ -291,8 +291,8 @@ class PerfGate:
         now = self._calibrate_for(metric, device)
         details["calibration"] = now
         cpu = calibration.kind(device) == "cpu"
-        band = self._band(metric, now, f"hardware_{calibration.kind(device)}",
-                          higher_is_better=True, unit=f" {unit}", details=details,
+        band = self._band(metric, now, tolerance, higher_is_better=True, unit=f" {unit}",
+                          details=details,
                           equivalence=policy.HARDWARE_CPU_EQUIVALENCE if cpu else None)
         self._gate(metric, m, band, device, details, recheck=False,
                    stage=lambda: self._stage(metric, median, m, now, details))

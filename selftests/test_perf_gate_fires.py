@@ -2,7 +2,7 @@
 case in fresh processes, each with its own baselines folder: a compiled path made 20%
 slower is "regressed" against a baseline recorded without it (a failing run, with
 --benchmark-compare too), with a minimum detectable change below those 20%; the reverse,
-40% faster than the baseline, is "improved"."""
+twice as fast as the baseline, is "improved"."""
 
 import pytest
 
@@ -62,15 +62,18 @@ def test_injected_slowdown_is_regressed(run_suite, tmp_path):
 
 
 def test_injected_speedup_is_improved_never_regressed(run_suite, tmp_path):
-    """The baseline is recorded 40% slower, so that the clean code is wholly above the +10%
-    band: with a 20% gain the interval's low end (about +/-5-8% on the 2-vCPU CI VM) sat
-    at the band's edge, and "pass" was as right an answer as "improved"."""
+    """The baseline is recorded with the compiled path twice as slow, so that the clean code
+    is wholly above the +10% band. With a 20% gain the interval's low end (about +/-5-8% on
+    the 2-vCPU CI VM) sat at the band's edge, and "pass" was as right an answer as
+    "improved"; with 40% a CI run still measured the clean code inside the band (its compiled
+    calls 331-662 us in one measurement), so the margin is now 100%."""
     baselines = ["--baselines-dir", str(tmp_path / "baselines")]
-    recorded(run_suite, *baselines, faults=["compile.slow_compiled"],
-             env={"STACKQUAL_FAULT_SLOWDOWN": "0.4"})
+    slowed = recorded(run_suite, *baselines, faults=["compile.slow_compiled"],
+                      env={"STACKQUAL_FAULT_SLOWDOWN": "1.0"})
 
     faster = compared(run_suite, *baselines)
-    assert faster.returncode == 0, faster.output
-    assert faster.check("speedup")["verdict"] == "improved", faster.output
+    both = f"recorded slowed:\n{slowed.output}\ncompared clean:\n{faster.output}"
+    assert faster.returncode == 0, both
+    assert faster.check("speedup")["verdict"] == "improved", both
     assert "improved: test_speed.py::test_speedup_holds_against_baseline" in faster.output
     assert "consider --update-baselines" in faster.output

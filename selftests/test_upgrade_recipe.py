@@ -4,12 +4,11 @@ the tox environments and the stackqual commands they name exist."""
 
 import configparser
 import re
-import tomllib
 
 import pytest
 
 from selftests.support import REPO
-from stackqual import families
+from stackqual import declared, families
 
 PINNED = (REPO / "constraints" / "pinned.txt").read_text()
 
@@ -85,9 +84,7 @@ def test_a_package_a_family_member_pins_exactly_moves_with_it():
     from importlib import metadata
 
     pinned = set(pinned_names())
-    suites = [line.split(":")[1].split() for line in tomllib.loads(
-        (REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"][
-        "stackqual_suite_packages"]]
+    suites = list(declared.packages(REPO / "suites").values())
     for family in families.FAMILIES:
         for name in (n for n in pinned if families.in_family(n, family)):
             try:
@@ -105,5 +102,5 @@ def test_a_package_a_family_member_pins_exactly_moves_with_it():
                 for packages in (p for p in suites if name in p):
                     assert families.normalise(companion) in packages, (
                         f"{name} pins {companion}: add it to the packages of its suite "
-                        "(stackqual_suite_packages, pyproject.toml) and to "
+                        "(its suite.toml) and to "
                         "profile.STACK_PACKAGES")

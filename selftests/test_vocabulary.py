@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from selftests.support import REPO
-from stackqual import exits, verdicts
+from stackqual import declared, exits, families, verdicts
 from stackqual.verdicts import Verdict
 
 HARNESS = REPO / "stackqual"
@@ -174,3 +174,34 @@ def test_every_suite_keeps_its_cases_and_its_policy_in_its_own_folder(suite):
     assert f"suites/{suite.name}" not in shared, (
         f"stackqual/policy.py names the {suite.name} suite: move its thresholds to "
         f"suites/{suite.name}/policy.py")
+
+
+def test_every_suite_declares_its_packages_and_each_is_one_the_stack_knows():
+    """Each suite folder's suite.toml (stackqual.declared) names what it depends on; a
+    package no constraint pins is one whose change no upgrade recipe could move."""
+    suites = declared.suite_folders(REPO / "suites")
+    assert {s.name for s in suites} >= {"agents", "attention", "compile", "hardware", "models"}
+    pinned = {families.normalise(line.split("==")[0].strip())
+              for line in (REPO / "constraints" / "pinned.txt").read_text().splitlines()
+              if "==" in line and not line.lstrip().startswith("#")}
+    known = pinned | {"triton", "flash-attn", "flash-attn-3", "flash-attn-4", "kernels",
+                      "mamba-ssm", "causal-conv1d"}  # CUDA-only: a GPU node's own
+    for suite in suites:
+        unknown = [p for p in declared.declaration(suite)["packages"]
+                   if families.normalise(p) not in known]
+        assert not unknown, (f"{suite / declared.FILE} declares {unknown}, which "
+                             "constraints/pinned.txt does not pin")
+
+
+def test_a_malformed_suite_declaration_names_its_file_and_the_key(tmp_path):
+    suite = tmp_path / "quant"
+    suite.mkdir()
+    (suite / "test_q.py").write_text("")
+    with pytest.raises(declared.Malformed, match=r"quant/suite.toml: missing"):
+        declared.packages(tmp_path)
+    (suite / declared.FILE).write_text('packages = "torch"\n')
+    with pytest.raises(declared.Malformed, match=r"`packages` must be a list"):
+        declared.packages(tmp_path)
+    (suite / declared.FILE).write_text('packages = ["torch"\n')
+    with pytest.raises(declared.Malformed, match=r"not readable TOML"):
+        declared.packages(tmp_path)

@@ -21,6 +21,7 @@ The harness (this package) is a pytest plugin, one concern per module:
 - report     the JSON + Markdown run report (suites add sections through hookspecs)
 - plots      the report's timing figure (matplotlib)
 - hookspecs  the hooks a suite implements to add to the report
+- declared   what each suite declares in its own folder (suite.toml: its packages)
 - benchmarks pytest-benchmark's storage and comparisons, per profile
 - capabilities  skip rules for hardware markers (gpu, min_sm)
 - assets     where models and datasets come from, offline by default (--asset, --online),

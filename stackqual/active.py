@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from . import (assets, benchmarks, calibration, capabilities, netguard, policy, profile,
-               supported, timing)
+from . import (assets, benchmarks, calibration, capabilities, declared, netguard, policy,
+               profile, supported, timing)
 from .baselines import BaselineError, BaselineStore, NotWritten, write_problem
 from .gate import Gate, shown
 from .perf import RECORD_COMMAND, PerfGate, PerfOptions
@@ -45,8 +45,8 @@ class State:
     collected: dict = field(default_factory=dict)  # suite -> case ids, before deselection
     stale: dict = field(default_factory=dict)  # suite -> recorded keys no test produces
     unwritten: list = field(default_factory=list)  # baseline writes that failed
-    rootdir: Path = Path(".")
-    suite_packages: dict = field(default_factory=dict)  # suite -> packages (ini table)
+    suites_dir: Path = Path("suites")  # the ini option stackqual_suites, resolved
+    suite_packages: dict = field(default_factory=dict)  # suite -> packages (its suite.toml)
 
     def pytest_runtest_logstart(self, nodeid, location):
         self.report.emit({"event": "start", "nodeid": nodeid, "time": time.time()})
@@ -138,7 +138,7 @@ class State:
                 self._not_done(session, f"the run report was not written: {e}")
 
     def _gone(self, suite: str, file: str) -> bool:
-        folder = self.rootdir / "suites" / suite
+        folder = self.suites_dir / suite
         return folder.is_dir() and not (folder / file).exists()
 
     def _not_done(self, session, problem: str) -> None:
@@ -214,16 +214,17 @@ def failure_line(report) -> str:
     return lines[0][:400] if lines else ""
 
 
+def suites_dir(config) -> Path:
+    """The folder of suites: the ini option `stackqual_suites`, relative to the rootdir."""
+    return Path(config.rootpath) / config.getini("stackqual_suites")
+
+
 def suite_packages(config) -> dict[str, tuple[str, ...]]:
-    """The ini table `stackqual_suite_packages` (pyproject.toml) as suite -> packages."""
-    table = {}
-    for line in config.getini("stackqual_suite_packages"):
-        suite, sep, packages = line.partition(":")
-        if not sep or not suite.strip() or not packages.split():
-            raise pytest.UsageError(f"stackqual_suite_packages: {line!r} is not "
-                                    "`suite: package package ...`")
-        table[suite.strip()] = tuple(packages.split())
-    return table
+    """suite -> the packages it declares in its suite.toml (stackqual.declared)."""
+    try:
+        return declared.packages(suites_dir(config))
+    except declared.Malformed as e:
+        raise pytest.UsageError(str(e)) from None
 
 
 def network_message(attempts: list[str]) -> str:
@@ -369,7 +370,8 @@ def pytest_configure(config):
     state = State(
         profile=prof, profile_source="--profile" if name else "detected", store=store,
         report=RunReport(prof, fp, ["pytest", *config.invocation_params.args]),
-        update=update, report_dir=report_dir, perf=_perf_options(config, fp), rootdir=rootdir)
+        update=update, report_dir=report_dir, perf=_perf_options(config, fp),
+        suites_dir=suites_dir(config))
     state.report.calibrations = state.perf.calibrations
     state.suite_packages = suite_packages(config)
     state.report.suite_packages = {k: list(v) for k, v in state.suite_packages.items()}
@@ -507,12 +509,13 @@ def pytest_runtest_setup(item):
 
 
 def suite_and_case(config, nodeid: str) -> tuple[str, str]:
-    """`suites/compile/test_x.py::test_y[a]` -> ("compile", "test_x.py::test_y[a]").
-    Outside suites/, the suite is the test file's folder name."""
+    """`suites/compile/test_x.py::test_y[a]` -> ("compile", "test_x.py::test_y[a]"), for
+    the suites folder `suites`. Outside it, the suite is the test file's folder name."""
     path, _, rest = nodeid.partition("::")
     parts = Path(path).parts
-    if len(parts) >= 3 and parts[0] == "suites":
-        return parts[1], "/".join(parts[2:]) + "::" + rest
+    prefix = Path(config.getini("stackqual_suites")).parts
+    if len(parts) >= len(prefix) + 2 and parts[:len(prefix)] == prefix:
+        return parts[len(prefix)], "/".join(parts[len(prefix) + 1:]) + "::" + rest
     folder = (Path(config.rootpath) / path).parent.name
     return folder, Path(path).name + "::" + rest
 

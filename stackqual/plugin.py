@@ -97,9 +97,9 @@ def pytest_addoption(parser):
                     help="a local folder for a hub-backed model or dataset, e.g. "
                          "imdb=/data/aclImdb or bert-imdb=/models/bert (repeatable; names in "
                          "each suite's cases)")
-    parser.addini("stackqual_suite_packages", type="linelist", default=[],
-                  help="`suite: package package ...` per line: the packages each suite "
-                       "depends on (stack changes are reported per suite for these)")
+    parser.addini("stackqual_suites", default="suites",
+                  help="the folder of suites, relative to the rootdir: each folder in it with "
+                       "test modules is a suite, declared by its suite.toml")
     group.addoption("--online", action="store_true",
                     help="let hub-backed cases download models and datasets (default: "
                          "offline, HF_HUB_OFFLINE=1: the local HF cache or --asset only)")

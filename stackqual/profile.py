@@ -188,7 +188,7 @@ def fingerprint_differences(old: dict, new: dict, prefix: str = "",
 
 
 # What every suite imports through the harness itself, beside its own packages
-# (the `stackqual_suite_packages` table in pyproject.toml).
+# (each declared in the suite's suite.toml: stackqual.declared).
 HARNESS_PACKAGES = ("torch", "numpy", "pytest", "pytest-benchmark", "pytest-timeout")
 PIP_CHECK_LINE = re.compile(r"^(?P<who>\S+) [^ ]+ (?:has requirement|requires) (?P<what>[A-Za-z0-9_.\-]+)")
 

@@ -26,6 +26,11 @@ os.environ.update({
     "XDG_CONFIG_HOME": str(STATE_DIR / "config"),
     "CREWAI_STORAGE_DIR": str(STATE_DIR / "crewai"),
 })
+# The environment as it is before any framework is imported: what a framework sets when
+# imported in this process (CrewAI sets TOKENIZERS_PARALLELISM) would otherwise be in the
+# environment of test_host_effects' fresh process already, and the import there would
+# seem to set nothing (it did in every full run, where the framework tests come first).
+ENVIRON = dict(os.environ)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,6 @@ in a fresh process and snapshot-tested per framework version like its prompts. A
 of SIGTERM or SIGINT installed at import blocks; the rest is reviewed."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,9 +25,10 @@ def test_importing_changes_the_host_process(request, gate, framework):
         pytest.skip(framework.not_installed)
     if incompatible.installed("syrupy") is None:
         pytest.skip("syrupy not installed: `pip install -e '.[agents]'`")
-    # The suite's isolation (telemetry off, state in a temporary folder) is in os.environ;
-    # HOME too, for a framework that writes under it when imported (CrewAI's settings).
-    env = {**os.environ, "HOME": str(isolation.STATE_DIR / "home")}
+    # The suite's isolation (telemetry off, state in a temporary folder), as it was before
+    # any framework was imported here; HOME too, for a framework that writes under it when
+    # imported (CrewAI's settings).
+    env = {**isolation.ENVIRON, "HOME": str(isolation.STATE_DIR / "home")}
     done = subprocess.run([sys.executable, "-m", "suites.agents.host_effects",
                            *(framework.imports or (framework.module,))],
                           capture_output=True, text=True, cwd=REPO, env=env, timeout=300)

@@ -3,7 +3,10 @@ thread, for what a clock on a shared 2-vCPU host cannot see under 10%:
 
 - `compile`: a model's cold inductor compile on the Python side (dynamo's tracing,
   AOTAutograd, inductor's lowering and code generation), the first call of the compiled
-  model with every cache off. The C++ compiler runs in a child process of its own, which
+  model with every cache off, in a process that compiled the same model once before
+  (uncounted), as pytorch's pr_time_benchmarks count theirs: a process's first compile
+  also pays imports and probes whose cost depends on the machine's state (a missing .pyc
+  added 9%), not on the compiler's work. The C++ compiler runs in a child process of its own, which
   callgrind does not follow (no --trace-children), so its work is not counted.
 - `eager`, `compiled`: instructions per call of the eager and the compiled forward on a
   tiny input (batch 1): everything around the kernels (Python, dispatch, dynamo's guards,
@@ -11,15 +14,17 @@ thread, for what a clock on a shared 2-vCPU host cannot see under 10%:
 
 The child: `python -m suites.compile.instructions MODEL` (run under callgrind by
 `measure`, one child per model, alone as in a run of its own: importing torch under
-valgrind takes 19 s). It pays inductor's one-off start-up costs on something tiny first,
-uninstrumented; then it counts the compile, runs each path WARMUP times, and counts CALLS
-calls of each. Fixed, so that the counts vary as little as they do (docs/timing.md,
-"Instructions"; they are not exact): one thread, one compile thread, a fixed hash seed,
-the AVX2 code paths, inductor's caches off and a fresh cache folder, the garbage collector
-run before each count."""
+valgrind takes 19 s). It compiles and calls the model once uninstrumented, resets dynamo,
+counts the compile of a new instance in a fresh cache, runs each path WARMUP times, and
+counts CALLS calls of each. Fixed, so that the counts vary as little as they do
+(docs/timing.md, "Instructions"; they are not exact): one thread, one compile thread, a
+fixed hash seed, the AVX2 code paths, inductor's caches off and fresh cache folders, the
+garbage collector run before and off during each count, the child's environment
+(stackqual.callgrind.INHERITED), the main thread's instructions only."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -53,11 +58,9 @@ SETTINGS = {"PYTHONHASHSEED": "0", "ATEN_CPU_CAPABILITY": "avx2",
 
 def measure(models: list[str], folder: Path) -> dict[str, dict[str, float]]:
     """model -> `compile` (instructions) and each of PATHS (instructions per call), each
-    model from a child of its own under callgrind (as many at once as there are CPUs): a
-    compile's count includes the first-use costs of what it is the first to use (in one
-    child, the cnn compiled first counted 5,769 M and after the mlp 5,307 M, and the mlp
-    after the others 609 M against 1,053 M alone), so a model's count must not depend on
-    what a run selected before it."""
+    model from a child of its own under callgrind (as many at once as there are CPUs), so
+    that a model's counts do not depend on what else a run selected (a first compile in a
+    child that had compiled the mlp counted the cnn 5,307 M against 5,769 M alone)."""
     def one(model: str) -> dict[str, float]:
         place = folder / model
         with tempfile.TemporaryDirectory(prefix="inductor-", dir=folder) as cache:
@@ -72,26 +75,43 @@ def measure(models: list[str], folder: Path) -> dict[str, dict[str, float]]:
 
 
 def main(model: str) -> None:
+    from torch._inductor.utils import fresh_cache  # a new cache folder, in-memory caches cleared
+
     torch.set_num_threads(1)
     torch._inductor.config.compile_threads = 1  # no worker pool: the same work on any CPU count
     spec = MODELS[model]
-    with torch._inductor.config.patch(force_disable_caches=True):
-        running.warm_inductor("cpu")  # imports and toolchain probes, not any model's compile
+    inputs = spec.inputs(1)
+    with torch._inductor.config.patch(force_disable_caches=True), spec.context(), \
+            torch.no_grad():
+        # Uncounted: a whole compile of the same model first, which pays what only a
+        # process's first compile pays (imports, toolchain probes, lazy tables).
+        with fresh_cache(dir=os.environ.get("TORCHINDUCTOR_CACHE_DIR")):
+            running.compile_model(spec.build().eval(), "inductor", None)(*inputs)
+        torch._dynamo.reset()
         module = spec.build().eval()
-        inputs = spec.inputs(1)
-        with spec.context(), torch.no_grad():
-            forwards = {"eager": module,
-                        "compiled": running.compile_model(module, "inductor", None)}
-            gc.collect()
-            with callgrind.counted(f"{spec.name} {COMPILE}"):
-                forwards["compiled"](*inputs)  # the first call compiles
-            for path in PATHS:
-                for _ in range(WARMUP):
+        forwards = {"eager": module, "compiled": running.compile_model(module, "inductor", None)}
+        with fresh_cache(dir=os.environ.get("TORCHINDUCTOR_CACHE_DIR")), \
+                counted(f"{spec.name} {COMPILE}"):
+            forwards["compiled"](*inputs)  # the first call compiles
+        for path in PATHS:
+            for _ in range(WARMUP):
+                forwards[path](*inputs)
+            with counted(f"{spec.name} {path}"):
+                for _ in range(CALLS):
                     forwards[path](*inputs)
-                gc.collect()
-                with callgrind.counted(f"{spec.name} {path}"):
-                    for _ in range(CALLS):
-                        forwards[path](*inputs)
+
+
+@contextlib.contextmanager
+def counted(label: str):
+    """callgrind.counted with the garbage collector run before and off during the count,
+    as pytorch's pr_time_benchmarks do (benchmarks/dynamo/pr_time_benchmarks: `_prepare`)."""
+    gc.collect()
+    gc.disable()
+    try:
+        with callgrind.counted(label):
+            yield
+    finally:
+        gc.enable()
 
 
 if __name__ == "__main__":

@@ -157,6 +157,19 @@ def test_read_only_baselines_are_refused_before_any_test_runs(pytester):
     assert "passed" not in result.stdout.str()
 
 
+def test_a_suite_without_a_readable_declaration_stops_the_run_naming_its_file(pytester):
+    """A suite's suite.toml (stackqual.declared) says what it depends on; a run that cannot
+    read one would judge stack changes against nothing, so it does not start."""
+    suite = pytester.mkpydir("suites") / "quant"
+    suite.mkdir()
+    (suite / "test_q.py").write_text("def test_q():\n    pass\n")
+    (suite / "suite.toml").write_text("packages = torch\n")
+    result = pytester.runpytest("--profile", PROFILE, "--no-report")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*suites/quant/suite.toml: not readable TOML*"])
+    assert "passed" not in result.stdout.str()
+
+
 def test_a_write_that_fails_at_the_end_keeps_the_report_and_says_what_was_lost(
         pytester, monkeypatch):
     pytester.makepyfile(test_counts=COUNTS)

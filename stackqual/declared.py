@@ -4,13 +4,15 @@ option `stackqual_suites` (pyproject.toml), a path relative to the rootdir. A su
 folder in it that holds test modules (`test_*.py`).
 
 Keys of suite.toml:
-- `packages` (required): the distributions the suite depends on beyond python, torch and
-  the hardware. A baseline file recorded under another stack is noted, `stackqual compare`
+- `packages`: the distributions the suite depends on beyond python, torch and the
+  hardware. A baseline file recorded under another stack is noted, `stackqual compare`
   lists stack changes per suite, and a `pip check` conflict fails the run, only for these
   (and profile.HARNESS_PACKAGES).
 
-A declaration that cannot be read is an error naming the file and the key, never an empty
-declaration (`Malformed`).
+A folder without suite.toml (a suite made on the spot, `qualify --suites-dir`) declares
+nothing beyond the harness's packages; this project's suites each have one (a self-test
+says so). A declaration that cannot be read is an error naming the file and the key, never
+an empty declaration (`Malformed`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ FILE = "suite.toml"
 
 
 class Malformed(ValueError):
-    """A suite.toml that cannot be read, or lacks a required key; the message says which."""
+    """A suite.toml that cannot be read, or a key of the wrong form; the message says
+    which."""
 
 
 def suite_folders(suites_dir: Path) -> list[Path]:
@@ -43,8 +46,7 @@ def declaration(folder: Path) -> dict:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise Malformed(f"{path}: missing; every suite declares what it depends on there "
-                        "(docs/adding-a-suite.md)") from None
+        return {"packages": []}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise Malformed(f"{path}: not readable TOML: {e}") from None
     packages = data.get("packages")

@@ -6,8 +6,8 @@ thread, for what a clock on a shared 2-vCPU host cannot see under 10%:
   model with every cache off, in a process that compiled the same model once before
   (uncounted), as pytorch's pr_time_benchmarks count theirs: a process's first compile
   also pays imports and probes whose cost depends on the machine's state (a missing .pyc
-  added 9%), not on the compiler's work. The C++ compiler runs in a child process of its own, which
-  callgrind does not follow (no --trace-children), so its work is not counted.
+  added 9%), not on the compiler's work. The C++ compiler runs in a child process of its
+  own, which callgrind does not follow (no --trace-children), so its work is not counted.
 - `eager`, `compiled`: instructions per call of the eager and the compiled forward on a
   tiny input (batch 1): everything around the kernels (Python, dispatch, dynamo's guards,
   the compiled wrapper) with little compute.

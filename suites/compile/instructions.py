@@ -81,17 +81,17 @@ def main(model: str) -> None:
     torch._inductor.config.compile_threads = 1  # no worker pool: the same work on any CPU count
     spec = MODELS[model]
     inputs = spec.inputs(1)
+    cache = os.environ.get("TORCHINDUCTOR_CACHE_DIR")  # fresh caches are folders in it
     with torch._inductor.config.patch(force_disable_caches=True), spec.context(), \
             torch.no_grad():
         # Uncounted: a whole compile of the same model first, which pays what only a
         # process's first compile pays (imports, toolchain probes, lazy tables).
-        with fresh_cache(dir=os.environ.get("TORCHINDUCTOR_CACHE_DIR")):
+        with fresh_cache(dir=cache):
             running.compile_model(spec.build().eval(), "inductor", None)(*inputs)
         torch._dynamo.reset()
         module = spec.build().eval()
         forwards = {"eager": module, "compiled": running.compile_model(module, "inductor", None)}
-        with fresh_cache(dir=os.environ.get("TORCHINDUCTOR_CACHE_DIR")), \
-                counted(f"{spec.name} {COMPILE}"):
+        with fresh_cache(dir=cache), counted(f"{spec.name} {COMPILE}"):
             forwards["compiled"](*inputs)  # the first call compiles
         for path in PATHS:
             for _ in range(WARMUP):

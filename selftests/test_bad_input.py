@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from selftests.support import REPO, unguarded_environ
-from stackqual import assets, baselines, policy
+from stackqual import assets, baselines, declared, policy
 from stackqual.baselines import BaselineError, BaselineStore
 from stackqual.report import RunReport
 
@@ -352,18 +352,19 @@ def test_a_run_that_judged_nothing_is_not_a_pass(pytester, module, status):
 
 
 def test_every_perf_tolerance_example_in_the_docs_is_accepted():
+    known = declared.tolerances(REPO / "suites", policy.PERF_TOLERANCE)
     docs = [REPO / "README.md", *(REPO / "docs").glob("*.md")]
     examples = [(path.name, m) for path in docs
                 for m in re.findall(r"--perf-tolerance[ `]+(\w+=[\d.]+)", path.read_text())]
     examples += [(path.name, m) for path in docs
                  for m in re.findall(r"`(\w+=[\d.]+)`", path.read_text())
-                 if m.split("=")[0] in policy.PERF_TOLERANCE]
+                 if m.split("=")[0] in known]
     assert examples, "the docs show no --perf-tolerance example"
     for where, example in examples:
         name, value = example.split("=")
-        assert name in policy.PERF_TOLERANCE and 0 <= float(value) < 1, (
+        assert name in known and 0 <= float(value) < 1, (
             f"{where}: --perf-tolerance {example} would be refused (0 <= FRACTION < 1, "
-            f"names: {', '.join(policy.PERF_TOLERANCE)})")
+            f"names: {', '.join(known)})")
 
 
 # --- 13. litter -----------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def test_device(gate):
     if os.environ["CUDA_VISIBLE_DEVICES"] == "5":
         os.kill(os.getpid(), signal.SIGSEGV)
 """,
-    "hardware": """
+    "links": """
 import os
 import pytest
 
@@ -115,6 +115,9 @@ def project(tmp_path) -> Path:
         folder = tmp_path / "suites" / name
         folder.mkdir(parents=True)
         (folder / f"test_{name}.py").write_text(text)
+    # a suite whose whole_node tests run once more with every GPU (stackqual.declared)
+    (tmp_path / "suites" / "links" / "suite.toml").write_text(
+        "packages = []\n[qualify]\nwhole_node = true\n")
     return tmp_path
 
 
@@ -306,16 +309,16 @@ def test_each_gpu_runs_every_visible_device_in_its_own_processes_and_names_the_w
 
 
 def test_each_gpu_runs_the_whole_node_tests_once_with_every_gpu(project):
-    done, folder, verdict = qualify(project, "--suite", "hardware", "--each-gpu",
+    done, folder, verdict = qualify(project, "--suite", "links", "--each-gpu",
                                     env={"CUDA_VISIBLE_DEVICES": "3,5", **NODE})
     assert done.returncode == 0, done.stdout + done.stderr
     seen = {}
-    for where in ("gpu0/hardware", "gpu1/hardware", "node/hardware"):
+    for where in ("gpu0/links", "gpu1/links", "node/links"):
         events = [json.loads(line) for line in (folder / where / "stream.jsonl").open()]
         seen[where] = {e["metric"]: e["measured"] for e in events if e.get("event") == "check"}
-    assert seen == {"gpu0/hardware": {"visible": "3"}, "gpu1/hardware": {"visible": "5"},
-                    "node/hardware": {"visible_to_all": "3,5"}}
-    assert verdict["suites"]["node/hardware"]["device"] == "node"
+    assert seen == {"gpu0/links": {"visible": "3"}, "gpu1/links": {"visible": "5"},
+                    "node/links": {"visible_to_all": "3,5"}}
+    assert verdict["suites"]["node/links"]["device"] == "node"
 
 
 @pytest.mark.parametrize("nvml", [NODE, {}], ids=["nvml", "no-nvml"])
@@ -440,3 +443,16 @@ def test_a_message_with_a_lone_surrogate_still_gets_its_verdict(project):
     assert "\\udcff" in (folder / "summary.md").read_text()
     [markdown] = (folder / "surrogate").glob("stackqual-*.md")
     assert "\\udcff" in markdown.read_text()
+
+
+def test_a_suite_that_declares_itself_first_runs_first(tmp_path):
+    """The order is the suites' own declaration (suite.toml [qualify] first), not a name
+    the harness knows: here a suite called `zz` before `aa`."""
+    from stackqual.qualify import discover
+
+    for name in ("aa", "zz"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"test_{name}.py").write_text("")
+    assert discover(tmp_path, []) == ["aa", "zz"]
+    (tmp_path / "zz" / "suite.toml").write_text("packages = []\n[qualify]\nfirst = true\n")
+    assert discover(tmp_path, []) == ["zz", "aa"]

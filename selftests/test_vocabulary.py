@@ -1,6 +1,7 @@
 """Meta-tests of the harness's one vocabulary: every verdict word and every exit code is
 defined once (stackqual.verdicts, stackqual.exits) and read from there; every verdict is
-placed in exactly one class; no import cycle under stackqual/."""
+placed in exactly one class; no import cycle under stackqual/; no harness module names a
+suite, and every suite declares what the harness needs to know in its own folder."""
 
 import ast
 from pathlib import Path
@@ -152,28 +153,79 @@ def test_private_apis_of_the_stack_are_read_only_through_incompatible_harness():
     assert not found, "\n".join(found)
 
 
-# Suites whose knowledge the harness still holds, with why (strict: an entry that no longer
-# fails is stale and fails the run, as array-api-tests treats its xfail lists).
-STILL_IN_THE_HARNESS = {
-    "models": "stackqual/policy.py PERF_TOLERANCE['throughput'] is the models suite's band",
-    "hardware": "stackqual/policy.py PERF_TOLERANCE['hardware_*'] is the hardware suite's "
-                "band, and stackqual.perf.rate chooses it by name",
-}
-SUITES = [pytest.param(p, id=p.name, marks=[pytest.mark.xfail(
-              reason=STILL_IN_THE_HARNESS[p.name], strict=True)]
-              if p.name in STILL_IN_THE_HARNESS else [])
-          for p in sorted((REPO / "suites").iterdir()) if (p / "__init__.py").is_file()]
+SUITES = sorted(p for p in (REPO / "suites").iterdir() if (p / "__init__.py").is_file())
 
 
-@pytest.mark.parametrize("suite", SUITES)
+@pytest.mark.parametrize("suite", SUITES, ids=lambda p: p.name)
 def test_every_suite_keeps_its_cases_and_its_policy_in_its_own_folder(suite):
     """docs/suites.md: a suite's cases are tabled in its `cases.py` and its thresholds in
-    its `policy.py`; the harness's policy has only the rules every suite shares."""
+    its `policy.py` (and the bands of its timed metrics in its suite.toml); the harness's
+    policy has only the rules every suite shares."""
     assert (suite / "cases.py").is_file() and (suite / "policy.py").is_file(), suite
     shared = (HARNESS / "policy.py").read_text()
     assert f"suites/{suite.name}" not in shared, (
         f"stackqual/policy.py names the {suite.name} suite: move its thresholds to "
         f"suites/{suite.name}/policy.py")
+
+
+# Harness modules whose words look like a suite's name without meaning one (reviewed).
+NOT_A_SUITE = {
+    "families.py": "the upgrade recipes' package families (torch, transformers, agents) are "
+                   "named for the stacks a candidate moves, and read by tox, not as suites",
+}
+
+
+def _field_names(tree) -> set[int]:
+    """The string constants used as a JSON field's name: a dict key, a subscript, the key
+    of .get(): `verdict["suites"]` is a field, not the folder."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            found |= {id(k) for k in node.keys if k is not None}
+        elif isinstance(node, ast.Subscript):
+            found.add(id(node.slice))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr == "get" and node.args):
+            found.add(id(node.args[0]))
+    return found
+
+
+def _docstrings(tree) -> set[int]:
+    return {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                 ast.AsyncFunctionDef))
+            and node.body and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)}
+
+
+@pytest.mark.parametrize("path", [p for p in sorted(HARNESS.glob("*.py"))
+                                  if p.name not in NOT_A_SUITE], ids=lambda p: p.name)
+def test_no_harness_module_names_a_suite_or_the_suites_folder(path):
+    """A suite owns its knowledge (docs/adding-a-suite.md): no code under stackqual/ names
+    a suite or the folder of suites, which is configuration (the ini option
+    stackqual_suites, its default stackqual.declared.DEFAULT_DIR). Comments and docstrings
+    may give examples."""
+    names = [p.name for p in SUITES]
+    tree = ast.parse(path.read_text())
+    skip = _docstrings(tree) | _field_names(tree)
+    found = [f"{path.name}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)
+             and id(node) not in skip and (
+                 node.value in names or node.value == declared.DEFAULT_DIR
+                 or any(f"{declared.DEFAULT_DIR}/{n}" in node.value or f"{n} suite" in node.value
+                        for n in names))
+             and not (path.name == "declared.py" and node.value == declared.DEFAULT_DIR
+                      and node.lineno == _default_line())]
+    assert not found, ("the harness names a suite or the suites folder; let the suite declare "
+                       "it in its suite.toml (stackqual.declared): " + "; ".join(found))
+
+
+def _default_line() -> int:
+    """Where stackqual.declared defines DEFAULT_DIR, its one allowed mention."""
+    tree = ast.parse((HARNESS / "declared.py").read_text())
+    [line] = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Assign)
+              and any(getattr(t, "id", "") == "DEFAULT_DIR" for t in n.targets)]
+    return line
 
 
 def test_every_suite_declares_its_packages_and_each_is_one_the_stack_knows():
@@ -208,3 +260,56 @@ def test_a_malformed_suite_declaration_names_its_file_and_the_key(tmp_path):
     (suite / declared.FILE).write_text('packages = ["torch"\n')
     with pytest.raises(declared.Malformed, match=r"not readable TOML"):
         declared.packages(tmp_path)
+
+
+@pytest.mark.parametrize("text,message", [
+    ('packages = []\n[tolerances.latency]\nband = 1.5\nwhy = "x"\n',
+     r"`tolerances.latency` needs `band` \(a fraction"),
+    ('packages = []\n[tolerances.latency]\nband = 0.2\n', r"`tolerances.latency` needs"),
+    ('packages = []\n[tolerances.latency]\nband = 0.2\nwhy = "x"\nslack_s = 1\n',
+     r"may have `slack_s` \(seconds, with `slack_why`\)"),
+    ('packages = []\n[tolerances.speedup]\nband = 0.2\nwhy = "x"\n',
+     r"`tolerances.speedup` is already declared by stackqual/policy.py"),
+    ('packages = []\n[qualify]\nfirst = "yes"\n', r"`qualify` may hold only `first` and"),
+])
+def test_a_malformed_tolerance_or_qualify_place_names_the_file_and_the_key(tmp_path, text,
+                                                                           message):
+    """A band that is not a fraction, one without where it comes from, a slack without why,
+    a name the harness (or another suite) already declares: an error naming the file."""
+    from stackqual import policy
+
+    suite = tmp_path / "quant"
+    suite.mkdir()
+    (suite / declared.FILE).write_text(text)
+    with pytest.raises(declared.Malformed, match=message) as raised:
+        declared.tolerances(tmp_path, policy.PERF_TOLERANCE)
+    assert str(suite / declared.FILE) in str(raised.value)
+
+
+def test_each_suite_declares_the_bands_of_the_timed_metrics_its_tests_name():
+    """Every `tolerance="NAME"` a suite's test passes to the perf fixture is declared, by the
+    harness or by a suite (a name declared nowhere would fail that test when it runs)."""
+    import re
+
+    from stackqual import policy
+
+    known = declared.tolerances(REPO / "suites", policy.PERF_TOLERANCE)
+    named = {(path.relative_to(REPO), name) for path in (REPO / "suites").rglob("test_*.py")
+             for name in re.findall(r'tolerance="(\w+)"', path.read_text())}
+    named |= {(Path("suites/hardware/test_peak.py"), f"hardware_{kind}")
+              for kind in ("cpu", "cuda")}  # chosen by device there
+    undeclared = [f"{path}: {name}" for path, name in sorted(named) if name not in known]
+    assert named and not undeclared, f"tolerances declared nowhere: {undeclared}"
+
+
+def test_the_suite_naming_check_fires_on_a_module_that_names_one(tmp_path):
+    """The check above fails, naming the line, for a module that names a suite, a path in
+    the suites folder; a JSON field called like the folder is not the folder."""
+    module = tmp_path / "leaky.py"
+    module.write_text('FIRST = ("hardware",)\nFIELD = {"suites": 1}\nLOCK = "suites/x"\n'
+                      'PATH = "suites/compile/x.py"\n')
+    with pytest.raises(AssertionError) as raised:
+        test_no_harness_module_names_a_suite_or_the_suites_folder(module)
+    said = str(raised.value)
+    assert "leaky.py:1: 'hardware'" in said and "leaky.py:4:" in said
+    assert "leaky.py:2:" not in said

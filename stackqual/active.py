@@ -45,7 +45,8 @@ class State:
     collected: dict = field(default_factory=dict)  # suite -> case ids, before deselection
     stale: dict = field(default_factory=dict)  # suite -> recorded keys no test produces
     unwritten: list = field(default_factory=list)  # baseline writes that failed
-    suites_dir: Path = Path("suites")  # the ini option stackqual_suites, resolved
+    suites_dir: Path = Path(declared.DEFAULT_DIR)  # the ini option stackqual_suites, resolved
+    config: object = None  # the pytest config (suite_and_case reads its ini)
     suite_packages: dict = field(default_factory=dict)  # suite -> packages (its suite.toml)
 
     def pytest_runtest_logstart(self, nodeid, location):
@@ -60,7 +61,8 @@ class State:
         elif report.failed:
             reason = f"failed in {report.when}: {failure_line(report)}"
         if report.when == "call" or report.outcome != "passed":
-            self.report.add_test(report.nodeid, report.outcome, report.duration, reason)
+            self.report.add_test(report.nodeid, report.outcome, report.duration, reason,
+                                 suite_and_case(self.config, report.nodeid)[0])
             self.report.emit({"event": "test", "nodeid": report.nodeid, "when": report.when,
                               "outcome": report.outcome, "duration_s": round(report.duration, 3),
                               "reason": reason})
@@ -92,7 +94,8 @@ class State:
             outcome, reason = "skipped", report.longrepr[2].removeprefix("Skipped: ")
         else:
             return
-        self.report.add_test(report.nodeid, outcome, 0.0, reason)
+        self.report.add_test(report.nodeid, outcome, 0.0, reason,
+                             suite_and_case(self.config, report.nodeid)[0])
         self.report.emit({"event": "test", "nodeid": report.nodeid, "when": "collect",
                           "outcome": outcome, "duration_s": 0.0, "reason": reason})
 
@@ -271,13 +274,22 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def declared_tolerances(config) -> dict:
+    """Every timed metric's tolerance: the harness's and those the suites declare in their
+    suite.toml (stackqual.declared)."""
+    try:
+        return declared.tolerances(suites_dir(config), policy.PERF_TOLERANCE)
+    except declared.Malformed as e:
+        raise pytest.UsageError(str(e)) from None
+
+
 def _perf_options(config, fingerprint: dict) -> PerfOptions:
-    tolerances = {}
+    tolerances, known = {}, declared_tolerances(config)
     for item in config.getoption("perf_tolerance"):
         name, _, value = item.partition("=")
-        if name not in policy.PERF_TOLERANCE:
+        if name not in known:
             raise pytest.UsageError(f"--perf-tolerance {item!r}: unknown check {name!r}; "
-                                    f"known: {', '.join(policy.PERF_TOLERANCE)}")
+                                    f"known: {', '.join(sorted(known))}")
         try:
             fraction = float(value)
         except ValueError:
@@ -293,7 +305,7 @@ def _perf_options(config, fingerprint: dict) -> PerfOptions:
                                 "needs rounds")
     timing_config = timing.TimingConfig(min_rounds=min_rounds, max_time_s=max_time,
                                         l2_flush=config.getoption("perf_l2_flush"))
-    return PerfOptions(timing=timing_config, tolerances=tolerances,
+    return PerfOptions(timing=timing_config, tolerances=tolerances, known=known,
                        inconclusive_fails=config.getoption("perf_inconclusive") == "fail",
                        fingerprint=fingerprint)
 
@@ -371,7 +383,7 @@ def pytest_configure(config):
         profile=prof, profile_source="--profile" if name else "detected", store=store,
         report=RunReport(prof, fp, ["pytest", *config.invocation_params.args]),
         update=update, report_dir=report_dir, perf=_perf_options(config, fp),
-        suites_dir=suites_dir(config))
+        suites_dir=suites_dir(config), config=config)
     state.report.calibrations = state.perf.calibrations
     state.suite_packages = suite_packages(config)
     state.report.suite_packages = {k: list(v) for k, v in state.suite_packages.items()}
@@ -407,8 +419,8 @@ def pytest_report_header(config):
         f"stackqual timing: interleaved A/B, {perf.min_rounds}-round batches up to "
         f"{perf.max_rounds} rounds or {perf.max_time_s:g} s, {perf.confidence:.0%} bootstrap "
         f"interval; tolerances " + ", ".join(
-            f"{name} {policy.perf_tolerance(name, state.perf.tolerances)[0]:.0%}"
-            for name in policy.PERF_TOLERANCE)
+            f"{name} {state.perf.tolerances.get(name, t.band):.0%}"
+            for name, t in sorted(state.perf.known.items()))
         + " (pytest-benchmark's timer defaults do not apply to these)",
     ]
     if not state.store.files and not state.update:

@@ -26,9 +26,12 @@ from typing import Callable
 
 import pytest
 
+from . import declared
+
 _LOCAL: dict[str, Path] = {}
 _ONLINE = False
-LOCK = Path(__file__).resolve().parents[1] / "suites" / "hub-revisions.json"
+# The pins live in the folder of suites (stackqual_suites).
+LOCK = declared.configured_dir(Path(__file__).resolve().parents[1]) / "hub-revisions.json"
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import exits, usage
+from . import declared, exits, usage
 from .exits import Exit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,7 +66,8 @@ def run_suites(pytest_args: list[str]) -> int:
     os.chdir(REPO)
     named = any((REPO / arg.split("::")[0]).exists() for arg in pytest_args
                 if not arg.startswith("-"))
-    return int(pytest.main([*([] if named else ["suites"]), "-p", "no:cacheprovider",
+    return int(pytest.main([*([] if named else [str(declared.configured_dir(REPO))]),
+                            "-p", "no:cacheprovider",
                             *pytest_args]))
 
 
@@ -79,7 +80,8 @@ def hub_assets() -> dict:
     os.chdir(REPO)
     # --online: collection must not set HF_HUB_OFFLINE, which huggingface_hub reads once.
     with contextlib.redirect_stdout(io.StringIO()) as out:
-        code = pytest.main(["suites", "--collect-only", "-q", "--online", "-p",
+        code = pytest.main([str(declared.configured_dir(REPO)), "--collect-only", "-q",
+                            "--online", "-p",
                             "no:cacheprovider", "-p", "no:syrupy"])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise SystemExit(f"{out.getvalue()}\nstackqual fetch-assets: collecting the suites "

@@ -131,9 +131,11 @@ def judged_nothing(report: dict) -> str | None:
     return None
 
 
-def _suite(nodeid: str) -> str:
-    parts = nodeid.split("/")
-    return parts[1] if len(parts) > 2 and parts[0] == "suites" else parts[0].split("::")[0]
+def _suite(nodeid: str, test: dict | None) -> str:
+    """The suite a test record says it belongs to; in a report without it, its module's
+    folder."""
+    path = Path(nodeid.split("::")[0])
+    return (test or {}).get("suite") or path.parent.name or path.name
 
 
 def compare(base: dict, candidate: dict, base_name: str = "base",
@@ -270,7 +272,7 @@ def _test_changes(old: dict, new: dict, failed_by_check: set,
                     if "::" not in nodeid and t["outcome"] == "failed"}
     for nodeid in sorted(set(old) | set(new)):
         b, c = old.get(nodeid), new.get(nodeid)
-        suite = _suite(nodeid)
+        suite = _suite(nodeid, c or b)
         if c is not None and c["outcome"] == "failed" and (b is None or b["outcome"] != "failed"):
             # a failure the base did not have: a test that passed or skipped there, a new
             # test, or a module

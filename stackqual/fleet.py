@@ -20,8 +20,8 @@ call, compile times), and per figure:
 - every node whose own verdict is not "qualified" (exit != 0), with what it said.
 
 Output: fleet.md (the summary: verdict, outliers and failing nodes named with their
-figures, one table row per figure), fleet.json, and one plot per hardware figure (each
-unit's value, the median and the outlier threshold).
+figures, one table row per figure), fleet.json, and one plot per rate (each unit's value,
+the median and the outlier threshold).
 
 Every node is accounted for. With `--expect-nodes` (a file, one name a line, or a comma
 list), each node asked for that sent no report is named missing. A `qualify-*` folder
@@ -421,7 +421,7 @@ def main(argv: list[str], repo: Path) -> int:
                                     + "\n")
     for gi, g in enumerate(groups):
         for s in g.spreads:
-            if s.suite == "hardware" and not plots.missing():
+            if s.higher_is_better and not plots.missing():  # a rate
                 name = f"fleet-{gi}-{_label(s.figure)}".replace(" ", "-").replace("/", "_")
                 plot(s, out / f"{name}.png")
     print(text, end="")

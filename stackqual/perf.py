@@ -33,6 +33,8 @@ from .verdicts import BLOCKING, Verdict
 class PerfOptions:
     timing: timing.TimingConfig = field(default_factory=timing.TimingConfig)
     tolerances: dict = field(default_factory=dict)  # --perf-tolerance overrides
+    # every declared tolerance: the harness's and the suites' (stackqual.declared)
+    known: dict = field(default_factory=lambda: dict(policy.PERF_TOLERANCE))
     inconclusive_fails: bool = False
     fingerprint: dict = field(default_factory=dict)  # this run's stack fingerprint
     calibrations: list = field(default_factory=list)  # every calibration of the run
@@ -58,6 +60,18 @@ class PerfGate:
         self.options = options
         self.benchmark = benchmark
         self._usual: dict | None = None  # recording: this machine's usual speed in this run
+
+    def tolerance(self, name: str, baseline: float | None = None) -> tuple[float, str]:
+        """(band, where it comes from) of the timed metric kind `name`, as declared by the
+        harness or a suite (policy.perf_tolerance); a name declared nowhere fails the test
+        with where to declare it."""
+        if name not in self.options.known:
+            pytest.fail(f"{self.gate.case_id}: tolerance {name!r} is declared nowhere; "
+                        f"declare it in the suite's suite.toml as [tolerances.{name}] with "
+                        "`band` and `why` (docs/adding-a-suite.md); declared: "
+                        f"{', '.join(sorted(self.options.known))}", pytrace=False)
+        return policy.perf_tolerance(name, self.options.known, self.options.tolerances,
+                                     baseline)
 
     # -- baselines ----------------------------------------------------------------------
     def _calibrate(self, device: str) -> dict:
@@ -115,8 +129,7 @@ class PerfGate:
         if equivalence or reasons:
             self._require_equivalent(metric, now, reasons, details=details,
                                      within=equivalence or policy.CALIBRATION_TOLERANCE)
-        tol, tol_source = policy.perf_tolerance(tolerance, self.options.tolerances,
-                                                None if higher_is_better else float(value))
+        tol, tol_source = self.tolerance(tolerance, None if higher_is_better else float(value))
         source = f"baseline {gate.baseline_path}; tolerance {tol:.0%} ({tol_source})"
         return timed.Band(float(value), tol, higher_is_better, source, unit)
 
@@ -211,7 +224,7 @@ class PerfGate:
             return None
         now = self._calibrate_for(metric, device)
         band = self._band(metric, now, tolerance, higher_is_better=True, details=context)
-        tol = policy.perf_tolerance(tolerance, self.options.tolerances)[0]
+        tol = self.tolerance(tolerance)[0]
 
         def decided(c: timing.Comparison) -> bool:
             floor_open = at_least and c.low <= at_least[0] <= c.high
@@ -264,16 +277,16 @@ class PerfGate:
 
     # -- rates --------------------------------------------------------------------------
     def rate(self, metric: str, times_s: list[float], *, work: float, unit: str,
-             scale: float, device: str = "cpu", others_busy: float | None = None,
-             **details) -> float:
+             scale: float, tolerance: str, device: str = "cpu",
+             others_busy: float | None = None, **details) -> float:
         """An absolute rate of which higher is better (the hardware's GEMM FLOP/s, memory
         GB/s): `work / scale` per second, from the per-call times of samples; the median
         counts, the interquartile range is its interval. Returns the median rate.
         Compared only on the same device model (the profile, the fingerprint's CPU or GPU
         model); on CPU also only where the calibration is within
-        policy.HARDWARE_CPU_EQUIVALENCE of the baseline's (a CPU model string such as "AMD
+        policy.RATE_CPU_EQUIVALENCE of the baseline's (a CPU model string such as "AMD
         EPYC" covers several generations), on CUDA never excused by it: a slower GPU is what
-        the check exists to catch. Tolerance: policy.PERF_TOLERANCE["hardware_*"]."""
+        the check exists to catch. `tolerance`: the declared band's name."""
         rates = [work / t / scale for t in times_s]
         ordered = sorted(rates)
         q = len(ordered) // 4
@@ -282,8 +295,7 @@ class PerfGate:
                            f"{metric} = {median} {unit} (median of {len(rates)} samples, "
                            f"interquartile {ordered[q]:.4g}-{ordered[-1 - q]:.4g})",
                            others_busy)
-        tolerance = f"hardware_{calibration.kind(device)}"
-        tol = policy.perf_tolerance(tolerance, self.options.tolerances)[0]
+        tol = self.tolerance(tolerance)[0]
         details = {"rates": [round(r, 4) for r in rates], "unit": unit, "kind": "rate",
                    "tolerance": tol, "others_busy": others_busy, **details}
         self._hand_to_benchmark(metric, f"seconds per call; {unit} in extra_info", times_s, 1,
@@ -293,7 +305,7 @@ class PerfGate:
         cpu = calibration.kind(device) == "cpu"
         band = self._band(metric, now, tolerance, higher_is_better=True, unit=f" {unit}",
                           details=details,
-                          equivalence=policy.HARDWARE_CPU_EQUIVALENCE if cpu else None)
+                          equivalence=policy.RATE_CPU_EQUIVALENCE if cpu else None)
         self._gate(metric, m, band, device, details, recheck=False,
                    stage=lambda: self._stage(metric, median, m, now, details))
         return median
@@ -309,7 +321,7 @@ class PerfGate:
                            f"{metric} = {fastest} s ({what}, the fastest of "
                            f"{[round(s, 3) for s in samples_s]})", others_busy)
         details = {"samples_s": samples_s, "what": what, "kind": "time",
-                   "tolerance": policy.perf_tolerance(tolerance, self.options.tolerances)[0],
+                   "tolerance": self.tolerance(tolerance)[0],
                    "others_busy": others_busy, **details}
         self._hand_to_benchmark(metric, what, samples_s, 1, {"seconds": fastest, **details})
         now = self._calibrate_for(metric, device)

@@ -16,6 +16,8 @@ import os
 
 import pytest
 
+from . import declared
+
 ENV = "STACKQUAL_PLUGIN"
 # Defaults of the timed comparisons' options (stackqual.timing.TimingConfig reads them).
 MIN_ROUNDS = 20
@@ -80,8 +82,8 @@ def pytest_addoption(parser):
                     help="inductor cache directory shared by the whole run (default: "
                          "$TORCHINDUCTOR_CACHE_DIR, else <rootdir>/.stackqual-cache/inductor)")
     group.addoption("--perf-tolerance", action="append", default=[], metavar="CHECK=FRACTION",
-                    help="override a timing tolerance of stackqual/policy.py PERF_TOLERANCE, "
-                         "e.g. speedup=0.15 (repeatable)")
+                    help="override a timing tolerance (stackqual/policy.py PERF_TOLERANCE, or "
+                         "a suite's suite.toml [tolerances]), e.g. speedup=0.15 (repeatable)")
     group.addoption("--perf-max-time", type=float, default=MAX_TIME_S, metavar="S",
                     help="most seconds of rounds per timed comparison while it is inconclusive "
                          "(default: %(default)s)")
@@ -97,7 +99,7 @@ def pytest_addoption(parser):
                     help="a local folder for a hub-backed model or dataset, e.g. "
                          "imdb=/data/aclImdb or bert-imdb=/models/bert (repeatable; names in "
                          "each suite's cases)")
-    parser.addini("stackqual_suites", default="suites",
+    parser.addini("stackqual_suites", default=declared.DEFAULT_DIR,
                   help="the folder of suites, relative to the rootdir: each folder in it with "
                        "test modules is a suite, declared by its suite.toml")
     group.addoption("--online", action="store_true",

@@ -7,6 +7,8 @@ nothing here is a measurement of this stack.
 
 import torch
 
+from .declared import Tolerance
+
 # --- numerics: compiled (or any candidate) path vs an fp64 reference -------------------
 # Rule of torch._dynamo.utils.same(), the accuracy check of PyTorch's own dynamo benchmark
 # harness: pass if  rmse(candidate, fp64) <= m * rmse(trusted, fp64) + tol / 10,
@@ -51,65 +53,30 @@ def rmse_multiplier(dtype: torch.dtype, numel: int) -> float:
     return max(m, SMALL_TENSOR_MULTIPLIER) if numel < SMALL_TENSOR_NUMEL else m
 
 # --- performance: how far a timing may move from this profile's baseline ----------------
-# Each entry: (relative tolerance, why). Override per run with --perf-tolerance NAME=VALUE.
+# The harness's own kinds of timed metric; a suite declares its own in its suite.toml
+# (`[tolerances.NAME]`, stackqual/declared.py: a model's throughput, a compile's seconds
+# with a slack, a device's rates). Override any of them per run with
+# --perf-tolerance NAME=VALUE.
 PERF_TOLERANCE = {
     # A speed ratio (eager/compiled, math/flash) is regressed when its whole confidence
     # interval lies more than this below the baseline ratio. On the 2-core CI machine the
     # unchanged code's interval half-width is a few percent (selftests/test_false_alarms.py,
     # docs/timing.md), so 10% is clear of noise and still catches a 20% slowdown.
-    "speedup": (0.10, "10% band around the baseline ratio, clear of the few-percent noise "
-                      "measured"),
-    # Compile time: the CPU seconds of a cold compile (tracing + lowering + codegen and the
-    # C++ compiler), the faster of two. Run-to-run spread up to ~20% measured as wall time
-    # on a quiet machine; CPU time does not grow with other processes' load, but does with
-    # a host's slow phase (Python 1.7-1.9x, docs/timing.md), which the calibration catches.
-    # 50% catches a doubling, not jitter.
-    "compile_s": (0.50, "compile time: CPU seconds, the faster of 2 cold compiles, spread "
-                        "~20% measured"),
-    # Model throughput (suites/models): a model forward timed against a fixed matmul
-    # yardstick in one process. Memory-bound work feels a shared host's neighbours: across 7
-    # processes on the 2-vCPU VM tiny BERT's forward spread 29% while the compute-bound
-    # yardstick stayed within 2% (docs/timing.md). 35% is the band that leaves; a 1.6x
-    # slowdown is caught. Tighten it on a dedicated machine.
-    "throughput": (0.35, "model vs yardstick: 29% process-to-process spread measured "
-                         "(tiny BERT, shared 2-vCPU VM)"),
-    # Peak memory of a forward is counted exactly (MemTracker on CPU, the caching
-    # allocator's peak on CUDA); 5% allows an allocator or kernel detail, not a new buffer.
-    "peak_memory": (0.05, "peak memory: exact byte counts, 5% for allocator detail"),
-    # The hardware's own rates (suites/hardware: GEMM FLOP/s, memory GB/s) against this
-    # profile's, on the same device model. CPU: one shared 2-vCPU host's GEMM and copy
-    # rates moved by up to 1.31x between its phases (a neighbour on the physical core:
-    # calibration GEMM 57.9 vs 75.8 GFLOP/s, memory 1.24x; docs/timing.md), which 35%
-    # absorbs while a part at half its rate fails. CUDA: clocks under load vary by a few
-    # percent; 15% until the first GPU runs measure the spread.
-    "hardware_cpu": (0.35, "CPU hardware rate: a shared host's phases moved GEMM and copy by "
-                           "up to 1.31x"),
-    "hardware_cuda": (0.15, "GPU hardware rate: a few percent of clock variation, 15% until "
-                            "measured"),
+    "speedup": Tolerance(0.10, "10% band around the baseline ratio, clear of the few-percent "
+                               "noise measured"),
 }
 
-# A time's band is never narrower than this many seconds above its baseline. A cold
-# compile's fixed part (dynamo's set-up, guards, a small C++ build) moved by up to 0.21 s
-# between full runs on one machine whose calibration matched: the encoder-layer fast-path
-# model, whose compile is almost all fixed part (0.26 s recorded), took 0.36-0.38 s and
-# 0.45-0.47 s in two later runs, which the 50% band alone called regressed. Twice that
-# spread; a compile that grows by a real amount (a graph break, a lost fast path: seconds)
-# still fails.
-TIME_SLACK_S = {"compile_s": (0.5, "at least +0.5 s: a compile's fixed part moved by up "
-                                   "to 0.21 s between runs of one machine")}
 
-
-def perf_tolerance(name: str, overrides: dict[str, float] | None = None,
+def perf_tolerance(name: str, known: dict[str, Tolerance] | None = None,
+                   overrides: dict[str, float] | None = None,
                    baseline: float | None = None) -> tuple[float, str]:
-    """(tolerance, where it comes from) for a performance check; for a time with a slack in
-    seconds (TIME_SLACK_S), at least that slack relative to `baseline`."""
+    """(tolerance, where it comes from) of a timed metric: --perf-tolerance's override, or
+    its declaration in `known` (the harness's and the suites', stackqual.declared.tolerances;
+    default: the harness's own); for a time with a slack in seconds, at least that slack
+    relative to `baseline`. KeyError for a name declared nowhere."""
     if overrides and name in overrides:
         return overrides[name], "--perf-tolerance"
-    tol, why = PERF_TOLERANCE[name]
-    slack = TIME_SLACK_S.get(name)
-    if slack and baseline and slack[0] / baseline > tol:
-        return slack[0] / baseline, f"{why}; {slack[1]}"
-    return tol, why
+    return (PERF_TOLERANCE if known is None else known)[name].for_baseline(baseline)
 
 # A timing baseline is compared only on an equivalent machine: each yardstick of the
 # calibration (stackqual.calibration: gemm, memory copy, small-op dispatch, pure Python)
@@ -122,13 +89,13 @@ def perf_tolerance(name: str, overrides: dict[str, float] | None = None,
 # difference that moved a timed ratio.
 CALIBRATION_TOLERANCE = (0.15, "policy.CALIBRATION_TOLERANCE: each yardstick within 15%, "
                                "twice the spread measured across runs of one machine")
-# The hardware suite's CPU rates are the calibration's own kind of work, so a 15% match
-# would excuse the very slowdowns they exist to catch. They are judged wherever the
-# calibration is within 35%: a host's slow phase (up to 1.31x) is judged against its 35%
-# tolerance, while another host behind the same CPU model string (1.5-2x, docs/timing.md)
-# is "not comparable", never "qualified".
-HARDWARE_CPU_EQUIVALENCE = (0.35, "policy.HARDWARE_CPU_EQUIVALENCE: each yardstick within "
-                                  "35%: a host's phases are judged, another generation is not")
+# An absolute rate on CPU (perf.rate: a GEMM's FLOP/s, a copy's GB/s) is the calibration's
+# own kind of work, so a 15% match would excuse the very slowdowns it exists to catch. It is
+# judged wherever the calibration is within 35%: a host's slow phase (up to 1.31x) is
+# judged against the rate's own band, while another host behind the same CPU model string
+# (1.5-2x, docs/timing.md) is "not comparable", never "qualified".
+RATE_CPU_EQUIVALENCE = (0.35, "policy.RATE_CPU_EQUIVALENCE: each yardstick within "
+                              "35%: a host's phases are judged, another generation is not")
 
 # Before a timed check whose baseline's calibration differs from this machine's, the
 # calibration is taken again (about 0.6 s each) until it matches, for at most the first
@@ -166,16 +133,19 @@ SUITE_TIMEOUT_S = (3600, "policy.SUITE_TIMEOUT_S: three times the whole CPU tier
 # and Handle Outliers", ASQC 1993; NIST/SEMATECH e-Handbook of Statistical Methods,
 # section 1.3.5.17). It adapts to the fleet's own spread; MAD is ~0 in a tight fleet, so a
 # floor on the deviation keeps a difference within one machine's own run-to-run spread from
-# being called a defect: the same share the profile's baseline gate tolerates for the
-# hardware's rates (PERF_TOLERANCE["hardware_*"], measured on the shared CPU host; on
-# CUDA 15% until GPU fleets measure their spread). A part at half its rate is caught on
-# either; an 18% slower GPU is caught on CUDA.
+# being called a defect. CPU: one shared 2-vCPU host's GEMM and copy rates moved by up to
+# 1.31x between its phases (a neighbour on the physical core: calibration GEMM 57.9 vs
+# 75.8 GFLOP/s, memory 1.24x; docs/timing.md); 35% absorbs that. CUDA: clocks under load
+# vary by a few percent; 15% until GPU fleets measure their spread. A part at half its rate
+# is caught on either; an 18% slower GPU is caught on CUDA.
 FLEET_OUTLIER_Z = (3.5, "policy.FLEET_OUTLIER_Z: modified z-score 3.5 (Iglewicz and Hoaglin "
                         "1993)")
-FLEET_MIN_DEVIATION = {kind: (PERF_TOLERANCE[f"hardware_{kind}"][0],
-                              f"policy.FLEET_MIN_DEVIATION[{kind!r}]: the hardware baseline "
-                              f"gate's own tolerance ({PERF_TOLERANCE[f'hardware_{kind}'][1]})")
-                       for kind in ("cpu", "cuda")}
+FLEET_MIN_DEVIATION = {
+    "cpu": (0.35, "policy.FLEET_MIN_DEVIATION['cpu']: a shared CPU host's phases moved its "
+                  "rates by up to 1.31x"),
+    "cuda": (0.15, "policy.FLEET_MIN_DEVIATION['cuda']: a few percent of clock variation, 15% "
+                   "until GPU fleets are measured"),
+}
 # Fewer units than this and no outlier is named: with two, the median is their mean and
 # each is as far from it as the other.
 FLEET_MIN_UNITS = 3

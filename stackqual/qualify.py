@@ -42,13 +42,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import benchmarks, devices, exits, health, plugin, policy, readers, usage
+from . import benchmarks, declared, devices, exits, health, plugin, policy, readers, usage
 from .exits import WORST_FIRST, Exit, epilog, worst
 from .health import Health
 from .verdicts import BLOCKING, UNJUDGED, Verdict
 
 FAILED, NOT_JUDGED, BROKE = Exit.FAILED.word, Exit.NOT_JUDGED.word, Exit.BROKE.word
-FIRST = ("hardware",)  # the machine's own rates before anything depends on them
 HELP = f"""{epilog("qualify")}
 Arguments after `--` go to each suite's pytest, e.g.
   stackqual qualify --suite hardware -- -m "not slow"."""
@@ -88,7 +87,8 @@ class SuiteRun:
 
 
 def discover(suites_dir: Path, only: list[str]) -> list[str]:
-    """The suites to run, the hardware first; a usage error names an unknown one."""
+    """The suites to run, those that declare `first` (stackqual.declared) first; a usage
+    error names an unknown one."""
     names = sorted(p.name for p in suites_dir.iterdir()
                    if p.is_dir() and any(p.glob("test_*.py")))
     if only:
@@ -97,7 +97,7 @@ def discover(suites_dir: Path, only: list[str]) -> list[str]:
             raise UsageProblem(f"--suite {', '.join(unknown)}: no such suite in {suites_dir} "
                                f"(there are: {', '.join(names)})")
         names = [n for n in names if n in only]
-    return sorted(names, key=lambda n: (n not in FIRST, n))
+    return sorted(names, key=lambda n: (not declared.qualify_place(suites_dir / n)["first"], n))
 
 
 class UsageProblem(Exception):
@@ -411,7 +411,8 @@ def _profile_name(name: str) -> str:
 
 def main(argv: list[str], repo: Path) -> int:
     args, pytest_args = usage.parse(parser(), argv)
-    suites_dir = Path(args.suites_dir).resolve() if args.suites_dir else repo / "suites"
+    suites_dir = Path(args.suites_dir).resolve() if args.suites_dir else \
+        declared.configured_dir(repo)
     if not suites_dir.is_dir():
         return usage.refuse("stackqual qualify", f"{suites_dir} is not a folder of suites; "
                             "run it from a checkout (or give --suites-dir)")
@@ -491,12 +492,13 @@ def _run(args, checks: list, gpus: list, runs: list, names: list[str], suites_di
                 print(f"[{i}/{len(names)}] {run.device + ' ' if gpu else ''}{name}: exit "
                       f"{run.returncode}, {run.seconds:.0f} s"
                       + (f", BROKE: {run.broke}" if run.broke else ""), flush=True)
-        if len(gpus) >= 2 and "hardware" in names:  # the interconnect, all GPUs at once
-            run = run_suite("hardware", 1, 1, suites_dir, out / "node",
+        whole = [n for n in names if declared.qualify_place(suites_dir / n)["whole_node"]]
+        for name in whole if len(gpus) >= 2 else []:  # e.g. an interconnect: all GPUs at once
+            run = run_suite(name, 1, 1, suites_dir, out / "node",
                             plugin.narrowed([*extra, *pytest_args], "whole_node"),
                             args.suite_timeout, started, devices.whole_node(gpus))
             runs.append(run)
-            print(f"[node] hardware (whole node): exit {run.returncode}, {run.seconds:.0f} s"
+            print(f"[node] {name} (whole node): exit {run.returncode}, {run.seconds:.0f} s"
                   + (f", BROKE: {run.broke}" if run.broke else ""), flush=True)
         if args.record:  # each suite's process saved its part of the benchmark run
             benchmarks.merge_saved(list(benchmarks.saved_runs(saved) - saved_before))

@@ -85,8 +85,10 @@ class RunReport:
             self.stream.write(json.dumps(_json_safe(event), default=str) + "\n")
             self.stream.flush()
 
-    def add_test(self, nodeid: str, outcome: str, duration_s: float, reason: str = "") -> None:
-        entry = self.tests.setdefault(nodeid, {"outcome": outcome, "duration_s": 0.0})
+    def add_test(self, nodeid: str, outcome: str, duration_s: float, reason: str = "",
+                 suite: str = "") -> None:
+        entry = self.tests.setdefault(nodeid, {"outcome": outcome, "duration_s": 0.0,
+                                               "suite": suite})
         entry["duration_s"] = round(entry["duration_s"] + duration_s, 3)
         # A failure in teardown after a passing call is still a failure.
         if outcome != "passed" or entry["outcome"] == "passed":

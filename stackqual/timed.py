@@ -3,8 +3,8 @@
 A timed figure is either a ratio where higher is better (eager/compiled, math/flash,
 model/yardstick) or a time where lower is better (a cold compile's CPU seconds). Each comes
 as an interval at the run's confidence (a bootstrap interval over interleaved rounds, or
-the range of a few samples) and is judged against this profile's baseline and the
-tolerance of `policy.PERF_TOLERANCE`:
+the range of a few samples) and is judged against this profile's baseline and its declared
+tolerance (`policy.PERF_TOLERANCE`, or the suite's suite.toml: stackqual.declared):
 
 - regressed: the whole interval is worse than the band's edge, on a quiet machine, and a
   second measurement of fresh rounds, its size fixed before it starts (where the check can

@@ -81,7 +81,7 @@ def gpu_peak(kind: str, name: str) -> tuple[float | None, str]:
 
 # On CUDA, a kernel below this share of the datasheet peak fails whatever the baseline. A
 # floor for a broken or throttled part, not a performance target (the same model's
-# baseline, within stackqual/policy.py PERF_TOLERANCE["hardware_cuda"], is the tight gate).
+# baseline, within suite.toml's hardware_cuda band, is the tight gate).
 # Attention: FlashAttention-2, which SDPA's flash backend is, reaches 35% of
 # H100's peak (FlashAttention-3 paper, Shah et al. 2024, abstract), 50-73% of A100's
 # (FlashAttention-2 paper, Dao 2023, abstract): a floor of 20% is well under both. GEMM and

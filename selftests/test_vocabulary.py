@@ -313,3 +313,48 @@ def test_the_suite_naming_check_fires_on_a_module_that_names_one(tmp_path):
     said = str(raised.value)
     assert "leaky.py:1: 'hardware'" in said and "leaky.py:4:" in said
     assert "leaky.py:2:" not in said
+
+
+def duplicated_ids(table) -> list[str]:
+    """The ids that occur more than once in a table of rows or pytest parameters (pytest
+    would make them unique by a suffix, and the baseline key would move with it)."""
+    ids = [getattr(row, "id", None) for row in table]
+    return sorted({i for i in ids if i is not None and ids.count(i) > 1})
+
+
+def _tables(module) -> dict[str, list]:
+    """A cases module's tables: its module-level tuples of rows, and what each of its
+    `*_cases()` functions returns."""
+    import inspect
+
+    found = {}
+    for name, value in vars(module).items():
+        if isinstance(value, (tuple, list)) and value and all(hasattr(v, "id") for v in value):
+            found[name] = list(value)
+        elif (name.endswith("_cases") and inspect.isfunction(value)
+              and value.__module__ == module.__name__
+              and not any(p.default is p.empty for p in inspect.signature(value).parameters
+                          .values())):
+            found[f"{name}()"] = list(value())
+    return found
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=lambda p: p.name)
+def test_case_ids_are_unique_in_every_table(suite):
+    """array-api-tests' rule: a case is named once. Each id is a test id and a baseline
+    key; a duplicate would be renamed by pytest (`id0`, `id1`) and judged against the
+    other case's baseline."""
+    import importlib
+
+    module = importlib.import_module(f"suites.{suite.name}.cases")
+    tables = _tables(module)
+    assert tables, f"suites/{suite.name}/cases.py has no table of cases"
+    duplicated = {name: duplicated_ids(rows) for name, rows in tables.items()
+                  if duplicated_ids(rows)}
+    assert not duplicated, f"suites/{suite.name}/cases.py: ids named twice: {duplicated}"
+
+
+def test_the_unique_id_check_names_a_duplicate():
+    table = [pytest.param(1, id="mlp-cpu"), pytest.param(2, id="cnn-cpu"),
+             pytest.param(3, id="mlp-cpu")]
+    assert duplicated_ids(table) == ["mlp-cpu"]

@@ -317,9 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         return exits.internal_error(argv[0] if argv else "", e)
 
 
-def run(argv: list[str]) -> int:
-    if argv and argv[0] in OWN_PARSERS:
-        return delegate(argv[0], argv[1:])
+def parser() -> usage.Parser:
+    """The parser of the commands that do not parse their own arguments."""
     parser = usage.Parser(prog="stackqual", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("qualify", add_help=False,  # its own --help (stackqual.qualify)
@@ -352,11 +351,30 @@ def run(argv: list[str]) -> int:
     accepting.add_argument("candidate", help="the reviewed candidate run's report (or folder); "
                                              "its stack must be the one installed")
     accepting.add_argument("--reason", required=True, help="why the changes are accepted")
+    return parser
+
+
+def parse(argv: list[str]):
+    """(the command, its options, the pytest arguments) as the command parses them, running
+    nothing: a usage error exits 4 (SystemExit), as the command would."""
+    import importlib
+
+    if argv and argv[0] in OWN_PARSERS:
+        return (argv[0], *usage.parse(importlib.import_module(f"stackqual.{argv[0]}").parser(),
+                                      argv[1:]))
+    commands = parser()
     own, rest = usage.split(argv)
-    args = parser.parse_args(own)
+    args = commands.parse_args(own)
     if args.command != "accept" and rest:
-        parser.error(f"{args.command} takes no pytest arguments (after `--`): "
-                     f"{' '.join(rest)}")
+        commands.error(f"{args.command} takes no pytest arguments (after `--`): "
+                       f"{' '.join(rest)}")
+    return args.command, args, rest
+
+
+def run(argv: list[str]) -> int:
+    if argv and argv[0] in OWN_PARSERS:
+        return delegate(argv[0], argv[1:])
+    _, args, rest = parse(argv)
     if args.command == "profile":
         return show_profile()
     if args.command == "fetch-assets":

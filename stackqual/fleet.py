@@ -389,7 +389,7 @@ def expected_nodes(value: str) -> list[str]:
     return sorted({n.strip() for n in names if n.strip()})
 
 
-def main(argv: list[str], repo: Path) -> int:
+def parser() -> usage.Parser:
     p = usage.Parser(prog="stackqual fleet", description=__doc__)
     p.add_argument("reports", nargs="+", type=Path,
                    help="qualify folders, or folders holding them")
@@ -399,7 +399,11 @@ def main(argv: list[str], repo: Path) -> int:
     p.add_argument("--expect-nodes", metavar="FILE|A,B,...", type=expected_nodes,
                    help="the nodes asked for: each one without a report is named missing "
                         "(exit 1)")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str], repo: Path) -> int:
+    args = parser().parse_args(argv)
     folders = find(args.reports)
     if not folders and not args.expect_nodes:
         return usage.refuse("stackqual fleet", "no qualify report (verdict.json) in "

@@ -11,6 +11,11 @@ import torch._dynamo.trace_rules  # noqa: F401
 
 from selftests.support import SuiteRunner, fixed_calibration
 
+# The example suite is a suite of its own (selftests/example_suites/README.md), run by
+# test_example_suite.py with that folder as the suites folder; the self-tests' run does not
+# collect it as self-tests.
+collect_ignore = ["example_suites"]
+
 
 @pytest.fixture(autouse=True)
 def stackqual_asked(monkeypatch):

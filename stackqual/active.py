@@ -525,8 +525,11 @@ def suite_and_case(config, nodeid: str) -> tuple[str, str]:
     the suites folder `suites`. Outside it, the suite is the test file's folder name."""
     path, _, rest = nodeid.partition("::")
     parts = Path(path).parts
-    prefix = Path(config.getini("stackqual_suites")).parts
-    if len(parts) >= len(prefix) + 2 and parts[:len(prefix)] == prefix:
+    try:  # the ini option may be absolute (qualify --suites-dir)
+        prefix = suites_dir(config).resolve().relative_to(Path(config.rootpath).resolve()).parts
+    except ValueError:  # a suites folder outside the rootdir: each test file's folder
+        prefix = None
+    if prefix is not None and len(parts) >= len(prefix) + 2 and parts[:len(prefix)] == prefix:
         return parts[len(prefix)], "/".join(parts[len(prefix) + 1:]) + "::" + rest
     folder = (Path(config.rootpath) / path).parent.name
     return folder, Path(path).name + "::" + rest

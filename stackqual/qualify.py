@@ -111,7 +111,8 @@ def pytest_usage_problem(suites_dir: Path, first: str, pytest_args: list[str]) -
         return None
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-         "--no-report", str(suites_dir / first), *pytest_args],
+         "--no-report", "-o", f"stackqual_suites={suites_dir}", str(suites_dir / first),
+         *pytest_args],
         cwd=suites_dir.parent, capture_output=True, text=True,
         env={**os.environ, plugin.ENV: "1"})
     if done.returncode != 4:  # pytest's ExitCode.USAGE_ERROR
@@ -160,6 +161,7 @@ def run_suite(name: str, index: int, total: int, suites_dir: Path, out: Path,
     run.folder.mkdir(parents=True, exist_ok=True)
     stream, log = run.folder / "stream.jsonl", run.folder / "pytest.log"
     cmd = [sys.executable, "-m", "pytest", str(suites_dir / name), "-p", "no:cacheprovider",
+           "-o", f"stackqual_suites={suites_dir}",  # its declarations (stackqual.declared)
            "--report-dir", str(run.folder), "--report-stream", str(stream),
            "--junitxml", str(run.folder / "junit.xml"),
            f"--timeout={policy.TEST_TIMEOUT_S['default'][0]}", "--timeout-method=thread",

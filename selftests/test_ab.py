@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from selftests.support import REPO, STACK_FAULTS, unguarded_environ
-from stackqual import ab, callgrind, compare, figures, plugin, policy
+from selftests.support import REPO, unguarded_environ
+from stackqual import ab, compare, figures, plugin, policy
 
 # The CNN: milliseconds per call, whose paths' times stayed within 4% across pairs of
 # processes of one environment (docs/upgrades.md); the MLP's moved by up to 20% in one pair.
@@ -260,21 +260,21 @@ def test_a_candidate_slower_on_both_paths_is_regressed_by_ab_while_the_ratio_gat
 
 
 @pytest.mark.slow
-def test_ab_names_the_four_count_faults_with_no_clock_involved(tmp_path):
-    """The candidate stack loses one fusion, decomposes sqrt into pow
-    (selftests/faults/compile/), does 5% more work in each compile and 8% more in each
-    compiled call (selftests/faults/compile/in_the_stack/): ab compares the compiler's
-    counts and the instructions counted under callgrind of the two stacks."""
-    candidate = faulted_python(tmp_path, "compile.lose_a_fusion", "compile.new_aten_op",
-                               env=STACK_FAULTS)
+def test_ab_names_the_count_faults_with_no_clock_involved(tmp_path):
+    """The candidate stack loses one fusion and decomposes sqrt into pow
+    (selftests/faults/compile/): ab compares the compiler's counts of the two stacks,
+    taken by the first process of each side, and names both faults, no clock involved.
+    (The instruction counts go through the same comparison, judge_count with the check's
+    recorded tolerance; their faults in the stack are caught from a real run by
+    test_count_gates_fire.py. ab's run of them here cost 150-200 s, two children under
+    callgrind, and was dropped for the self-tests' time, issue 26.)"""
+    candidate = faulted_python(tmp_path, "compile.lose_a_fusion", "compile.new_aten_op")
     # Two pairs, the fewest ab takes: counts are exact and taken once per side.
-    code, result, output = run_ab(
-        tmp_path, candidate, "suites/compile/test_counts.py",
-        "suites/compile/test_instructions.py", "--", "-k",
-        "(test_counts and cnn-cpu) or (test_instructions and mlp-cpu)", rounds=2)
+    code, result, output = run_ab(tmp_path, candidate, "suites/compile/test_counts.py", "--",
+                                  "-k", "cnn-cpu", rounds=2)
     cases = {c["name"].split("::")[-1]: c for c in result["cases"]}
     assert code == 1, output
-    counts = {name.split("#")[-1]: c for name, c in cases.items() if "[cnn-cpu" in name}
+    counts = {name.split("#")[-1]: c for name, c in cases.items()}
     assert counts.keys() == {"graphs", "guards", "fx_nodes", "aten_nodes", "kernels",
                              "code_lines", "aten_ops"}, output
     kernels, ops = counts.pop("kernels"), counts.pop("aten_ops")
@@ -288,22 +288,6 @@ def test_ab_names_the_four_count_faults_with_no_clock_involved(tmp_path):
     counts.pop("code_lines")  # the lost fusion's kernel is code too
     assert {c["verdict"] for c in counts.values()} == {"pass"}, output
     assert "#kernels` | regressed |" in ab.markdown(result)
-
-    try:
-        callgrind.helper(tmp_path)
-    except callgrind.Unavailable as e:
-        pytest.skip(f"{e}; the instruction counts cannot be taken here")
-    instructions = {name.split("[")[-1]: c for name, c in cases.items() if "[mlp-cpu" in name}
-    assert instructions.keys() == {"mlp-cpu]#compile_instructions",
-                                   "mlp-cpu-eager]#instructions_per_call",
-                                   "mlp-cpu-compiled]#instructions_per_call"}, output
-    assert instructions.pop("mlp-cpu-eager]#instructions_per_call")["verdict"] == "pass", \
-        output  # clean code
-    for case in instructions.values():  # 5% more compile work, 8% more per call
-        base, candidate_count = case["base"][0], case["candidate"][0]
-        assert case["verdict"] == "regressed" and candidate_count > 1.03 * base, output
-        assert case["message"].startswith(f"base {base:g}, candidate {candidate_count:g}, "
-                                          "more than the base"), output
 
 
 def test_a_figure_is_judged_with_the_tolerance_its_check_recorded_or_not_at_all():

@@ -45,7 +45,8 @@ def test_the_exit_codes_are_one_table():
 
 def documented_commands() -> list[tuple[str, list[str]]]:
     """(where, argv) of every `stackqual ...` command line in the code blocks (fenced or
-    indented) of README.md and docs/*.md; lines with placeholders ([OPTIONAL], ...) are syntax, not examples."""
+    indented) of README.md and docs/*.md; lines with placeholders ([OPTIONAL], ...) are
+    syntax, not examples."""
     import re
     import shlex
 

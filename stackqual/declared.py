@@ -14,7 +14,6 @@ Keys of suite.toml:
   never narrower than that many seconds above its baseline. A name is declared once: by the
   harness (stackqual/policy.py PERF_TOLERANCE) or by one suite. `--perf-tolerance NAME=F`
   overrides any of them for a run.
-
 - `[qualify]`: its place in `stackqual qualify`: `first = true` runs it before the other
   suites (the machine's own rates before anything depends on them); `whole_node = true`
   runs its tests marked `whole_node` once more with every GPU of a node at once (an

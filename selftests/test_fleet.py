@@ -236,13 +236,24 @@ def test_a_throttled_node_among_real_runs_is_the_one_outlier(tmp_path):
         assert done.returncode in (0, 2), done.stdout + done.stderr
     clean = merged(reports)
     assert len(clean.nodes) == 3 and clean.spreads, "the hardware rates of three nodes"
-    assert outliers(clean) == set(), fleet.markdown([clean], 0)
     [gemm] = [s for s in clean.spreads if "[gemm-" in s.figure]
     widest = max(gemm.values.values()) / min(gemm.values.values()) - 1
     if widest > NOISY_GEMM:
         pytest.skip(f"this machine's GEMM rate moved by {widest:.0%} across three clean "
                     f"processes (the test presumes at most {NOISY_GEMM:.0%}): a half-rate "
                     "node is then within the fleet's own noise; rerun on a quieter machine")
+    # Three processes of one machine are one machine: a figure that moved between them by
+    # more than the deviation floor is the host's phase, not a node's defect (seen
+    # 2026-12-03: one clean process's single-thread triad at 44.6 GB/s against 70.0 and
+    # 73.5, which the rule rightly names). Then nothing can be told; never a pass.
+    floor = policy.FLEET_MIN_DEVIATION["cpu"][0]
+    moved = {s.figure: f"{min(s.values.values()):.4g}-{max(s.values.values()):.4g}"
+             for s in clean.spreads if min(s.values.values()) < (1 - floor) * s.median}
+    if moved:
+        pytest.skip(f"this machine's rates moved by more than the fleet's {floor:.0%} floor "
+                    f"across three clean processes of one machine ({moved}); rerun on a "
+                    "quieter machine")
+    assert outliers(clean) == set(), fleet.markdown([clean], 0)
     done = qualify_hardware(reports, "node-4", "--", "-p", "selftests.faults.hardware.throttled")
     assert done.returncode in (0, 2), done.stdout + done.stderr
     group = merged(reports)

@@ -21,7 +21,8 @@ The harness (this package) is a pytest plugin, one concern per module:
 - report     the JSON + Markdown run report (suites add sections through hookspecs)
 - plots      the report's timing figure (matplotlib)
 - hookspecs  the hooks a suite implements to add to the report
-- declared   what each suite declares in its own folder (suite.toml: its packages)
+- declared   what each suite declares in its own folder (suite.toml: its packages,
+             the bands of its timed metrics, its place in qualify)
 - benchmarks pytest-benchmark's storage and comparisons, per profile
 - capabilities  skip rules for hardware markers (gpu, min_sm)
 - assets     where models and datasets come from, offline by default (--asset, --online),
@@ -42,6 +43,8 @@ The harness (this package) is a pytest plugin, one concern per module:
 - health     the node's health preflight (NVML on GPUs, a quiet machine on CPU)
 - devices    the GPUs `qualify --each-gpu` qualifies one by one
 - qualify    `stackqual qualify`: the node's verdict, each suite in its own process
+- suite_process  one suite's pytest in a process of its own: its command, its stream,
+                 whether it broke (qualify and ab)
 - first_run  the one-screen table of scripts/first-gpu-run.sh
 - ab         `stackqual ab`: two stacks timed against each other in alternating processes
 - figures    the timed figures ab and fleet compare

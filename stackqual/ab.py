@@ -8,9 +8,12 @@ kernel, oneDNN, cuBLAS) passes them all. `ab` times the same cases under two env
 1. Processes alternate base, candidate, candidate, base, base, candidate, ... (`--rounds`
    pairs): slow drift of the machine's speed falls on both sides alike. Each process runs
    `<python> -m pytest -m timed` on the selection with an empty baselines folder (the
-   first of each side `-m "timed or counted"`), so every timed check measures as it does
-   in a run (stackqual.timing: interleaved rounds, fixed threads, synchronised) and every
-   count counts, and nothing is judged; its run report keeps the absolute figures:
+   first of each side `-m "timed or counted"`), as qualify runs a suite
+   (stackqual.suite_process: each test under pytest-timeout; a process that crashed, ran
+   a test past its timeout or ended without its run's end broke), so every timed check
+   measures as it does in a run (stackqual.timing: interleaved rounds, fixed threads,
+   synchronised) and every count counts, and nothing is judged; its run report keeps the
+   absolute figures:
    per speed check each path's median time per call, per compile time its CPU seconds, per
    rate its median.
 2. Per figure, the candidate/base ratio of its time from the pairs of adjacent processes:
@@ -45,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import declared, intervals, plugin, profile, readers, timed, usage
+from . import declared, intervals, plugin, profile, readers, suite_process, timed, usage
 from .exits import Exit, epilog, meaning
 from .figures import Count, Figure, counts, figures
 from .judge import MEMBERS, smallest_growth
@@ -80,27 +83,27 @@ def run_process(python: str, side: str, index: int, out: Path, repo: Path,
     proc.folder.mkdir(parents=True)
     empty = proc.folder / "no-baselines"
     empty.mkdir()
-    cmd = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--baselines-dir",
-           str(empty), "--report-dir", str(proc.folder), "--report-stream",
-           str(proc.folder / "stream.jsonl"),
-           *plugin.narrowed(pytest_args, TIERS if index == 1 else "timed")]
+    cmd = suite_process.command(
+        python, [], proc.folder, ["-q", "--baselines-dir", str(empty),
+                                  *plugin.narrowed(pytest_args, TIERS if index == 1 else "timed")])
     start = time.monotonic()
-    with open(proc.folder / "pytest.log", "w") as log:
-        done = subprocess.run(cmd, cwd=repo, stdout=log, stderr=subprocess.STDOUT,
+    log = proc.folder / suite_process.LOG
+    with open(log, "w") as out_file:
+        done = subprocess.run(cmd, cwd=repo, stdout=out_file, stderr=subprocess.STDOUT,
                               env={**os.environ, plugin.ENV: "1"})
     proc.returncode, proc.seconds = done.returncode, time.monotonic() - start
     reports = sorted(proc.folder.glob("stackqual-*.json"))
     if reports:
         proc.report = json.loads(reports[-1].read_text())
-    # pytest's exit 5 without a report: nothing was selected (a later process of a side
-    # whose selection has only counted tests), not a broken process.
-    selected_nothing = done.returncode == 5 and not reports
-    if done.returncode < 0 or done.returncode in (2, 3, 4) or not (reports or
-                                                                  selected_nothing):
-        tail = (proc.folder / "pytest.log").read_text(errors="replace").strip()
-        proc.broke = (f"{side} process {index} ({python}) exited {done.returncode}"
-                      + ("" if reports else " without a run report")
-                      + f": {' '.join(tail.splitlines()[-1:])[:300]}")
+    # The same rule as qualify's (stackqual.suite_process); pytest's exit 5 without a report
+    # ended its run having selected nothing (a later process of a side whose selection has
+    # only counted tests), not broken. A run that ended with tests and no report broke.
+    why = suite_process.broke(done.returncode, suite_process.read_events(
+        proc.folder / suite_process.STREAM), log.read_text(errors="replace"), proc.folder)
+    if not why and not reports and done.returncode != 5:
+        why = f"exited {done.returncode} without a run report"
+    if why:
+        proc.broke = f"{side} process {index} ({python}): {why}"
     return proc
 
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from . import exits
-from .qualify import read_events
+from .suite_process import read_events
 from .verdicts import BLOCKING, UNJUDGED, Verdict
 
 KILLED = {124: "cut at its time limit", 137: "killed at its time limit"}

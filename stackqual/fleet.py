@@ -48,7 +48,7 @@ from . import plots, policy, readers, usage
 from .exits import Exit, meaning
 from .figures import Figure, figures
 from .profile import STACK_KEYS
-from .qualify import read_stream
+from .suite_process import read_stream
 
 
 @dataclass

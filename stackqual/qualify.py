@@ -42,9 +42,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import benchmarks, declared, devices, exits, health, plugin, policy, readers, usage
+from . import (benchmarks, declared, devices, exits, health, plugin, policy, readers,
+               suite_process, usage)
 from .exits import WORST_FIRST, Exit, epilog, worst
 from .health import Health
+from .suite_process import read_events
 from .verdicts import BLOCKING, UNJUDGED, Verdict
 
 FAILED, NOT_JUDGED, BROKE = Exit.FAILED.word, Exit.NOT_JUDGED.word, Exit.BROKE.word
@@ -122,28 +124,6 @@ def pytest_usage_problem(suites_dir: Path, first: str, pytest_args: list[str]) -
     return f"pytest refused the arguments after `--`: {said[-1] if said else 'exit 4'}"
 
 
-def read_events(path: Path) -> list:
-    """The events of a suite's stream (--report-stream), up to a cut last line (bytes
-    that are not UTF-8 are replaced, not fatal)."""
-    return read_stream(path)[0]
-
-
-def read_stream(path: Path) -> tuple[list, int]:
-    """(the events of a stream up to its first line that is not JSON, how many non-empty
-    lines it has): fewer events than lines less one means a line before the last is
-    damaged (only a killed process's last line may be cut)."""
-    events, lines = [], []
-    if path.is_file():
-        lines = [ln for ln in path.read_bytes().decode("utf-8", errors="replace").splitlines()
-                 if ln.strip()]
-        for line in lines:
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-    return events, len(lines)
-
-
 def _progress(run: SuiteRun, index: int, total: int, started: float, events: list) -> str:
     where = f"{run.device} " if run.device else ""
     done = len({e["nodeid"] for e in events if e.get("event") == "test"})
@@ -159,13 +139,10 @@ def run_suite(name: str, index: int, total: int, suites_dir: Path, out: Path,
               device: devices.Device | None = None) -> SuiteRun:
     run = SuiteRun(name, device.label if device else "", folder=out / name)
     run.folder.mkdir(parents=True, exist_ok=True)
-    stream, log = run.folder / "stream.jsonl", run.folder / "pytest.log"
-    cmd = [sys.executable, "-m", "pytest", str(suites_dir / name), "-p", "no:cacheprovider",
-           "-o", f"stackqual_suites={suites_dir}",  # its declarations (stackqual.declared)
-           "--report-dir", str(run.folder), "--report-stream", str(stream),
-           "--junitxml", str(run.folder / "junit.xml"),
-           f"--timeout={policy.TEST_TIMEOUT_S['default'][0]}", "--timeout-method=thread",
-           *pytest_args]
+    stream, log = run.folder / suite_process.STREAM, run.folder / suite_process.LOG
+    cmd = suite_process.command(
+        sys.executable, [str(suites_dir / name)], run.folder,
+        ["-o", f"stackqual_suites={suites_dir}", *pytest_args])  # its declarations
     t0 = time.monotonic()
     tty = sys.stdout.isatty()
     with open(log, "w") as log_file:
@@ -200,7 +177,8 @@ def run_suite(name: str, index: int, total: int, suites_dir: Path, out: Path,
         print("\r" + " " * 120 + "\r", end="")
     run.returncode, run.seconds = proc.returncode, time.monotonic() - t0
     run.events = read_events(stream)
-    run.broke = run.broke or _broke(run, log.read_text(errors="replace"))
+    run.broke = run.broke or suite_process.broke(run.returncode, run.events,
+                                                 log.read_text(errors="replace"), run.folder)
     return run
 
 
@@ -248,32 +226,6 @@ def stopped_by_signals():
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
-
-
-TIMEOUT_BANNER = re.compile(r"\+{5,} Timeout \+{5,}")  # pytest-timeout's dump header
-
-
-def _broke(run: SuiteRun, log: str) -> str:
-    """Why the suite's process did not finish its run, or "". A pytest run that ends, with
-    failures or not, streams an "end" event when it unconfigures; a killed or crashed one
-    does not."""
-    finished = {e["nodeid"] for e in run.events if e.get("event") == "test"}
-    unfinished = [e["nodeid"] for e in run.events
-                  if e.get("event") == "start" and e["nodeid"] not in finished]
-    during = f" during {unfinished[-1]}" if unfinished else ""
-    if run.returncode is not None and run.returncode < 0:
-        name = signal.Signals(-run.returncode).name
-        return f"the suite's process was killed by {name}{during} (a crash; see {run.folder})"
-    if TIMEOUT_BANNER.search(log):
-        return (f"a test ran past its timeout{during} (pytest-timeout; every thread's stack is "
-                f"in {run.folder / 'pytest.log'})")
-    if run.returncode in (2, 3, 4):
-        tail = [line for line in log.strip().splitlines() if line.strip()][-1:]
-        meaning = {2: "interrupted", 3: "an internal error", 4: "a usage error"}[run.returncode]
-        return f"pytest exited {run.returncode} ({meaning}): {' '.join(tail)[:300]}"
-    if not any(e.get("event") == "end" for e in run.events):
-        return f"the suite's process exited {run.returncode} before its run ended{during}"
-    return ""
 
 
 def judge(checks: list[health.Health], runs: list[SuiteRun]) -> tuple[int, list[Item]]:

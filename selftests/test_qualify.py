@@ -277,6 +277,18 @@ def test_throttled_hardware_fails_its_baseline(run_suite, tmp_path):
     run = run_suite(*selection, *baselines, faults=["hardware.throttled"])
     verdicts = {c["check_id"]: c["verdict"] for c in run.report["checks"]
                 if c["metric"] == "rate"}
+    if "pass" in verdicts.values():
+        # A baseline recorded in a slow phase the calibration did not see: in CI on
+        # 2026-12-03 the two-thread GEMM was recorded at 107.7 GFLOP/s and the throttled one
+        # measured 89.7 (the copy halved, 38.9 -> 19.2 GB/s); the one-thread yardsticks had
+        # matched. Clean code judged against that baseline then reads "improved".
+        clean = run_suite(*selection, *baselines)
+        again = {c["check_id"]: c["verdict"] for c in clean.report["checks"]
+                 if c["metric"] == "rate"}
+        if "improved" in again.values():
+            pytest.skip(f"the baselines were recorded in a slow phase of this shared host "
+                        f"(clean code now reads {again}; the throttled run read {verdicts}): "
+                        "a halved rate cannot be judged against them; rerun on a quiet machine")
     assert "pass" not in verdicts.values(), run.output  # a halved rate never passes
     if {"inconclusive", "not-comparable"} & set(verdicts.values()):
         pytest.skip(f"this machine's rates were too noisy, or its calibration moved too far "

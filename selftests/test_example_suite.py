@@ -49,7 +49,14 @@ def test_the_plugin_records_judges_and_compares_the_example_suite_and_its_fault_
     # and a shared runner's noise must not fail it.
     clean = run_suite(SUITE, *at, "--perf-tolerance", "quantize_ratio=0.9")
     assert clean.returncode == 0, clean.output
-    assert {c["verdict"] for c in clean.report["checks"]} == {"pass"}, clean.output
+    verdicts = {}
+    for c in clean.report["checks"]:
+        verdicts.setdefault(c["metric"], set()).add(c["verdict"])
+    # A shared host's slow phase may leave the timing not comparable or inconclusive
+    # (stackqual.perf), never regressed; the round trip is judged.
+    assert verdicts["round_trip_steps"] == {"pass"}, clean.output
+    assert verdicts["quantize_vs_clone"] <= {"pass", "inconclusive", "not-comparable"}, \
+        clean.output
     faulted = run_suite(SUITE, *at, "--perf-tolerance", "quantize_ratio=0.9",
                         faults=["quant.truncating"])
     assert faulted.returncode == 1, faulted.output

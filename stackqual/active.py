@@ -45,8 +45,7 @@ class State:
     collected: dict = field(default_factory=dict)  # suite -> case ids, before deselection
     stale: dict = field(default_factory=dict)  # suite -> recorded keys no test produces
     unwritten: list = field(default_factory=list)  # baseline writes that failed
-    suites_dir: Path = Path(declared.DEFAULT_DIR)  # the ini option stackqual_suites, resolved
-    config: object = None  # the pytest config (suite_and_case reads its ini)
+    config: object = None  # the pytest config (its ini names the suites folder)
     suite_packages: dict = field(default_factory=dict)  # suite -> packages (its suite.toml)
 
     def pytest_runtest_logstart(self, nodeid, location):
@@ -141,7 +140,7 @@ class State:
                 self._not_done(session, f"the run report was not written: {e}")
 
     def _gone(self, suite: str, file: str) -> bool:
-        folder = self.suites_dir / suite
+        folder = suites_dir(self.config) / suite
         return folder.is_dir() and not (folder / file).exists()
 
     def _not_done(self, session, problem: str) -> None:
@@ -383,7 +382,7 @@ def pytest_configure(config):
         profile=prof, profile_source="--profile" if name else "detected", store=store,
         report=RunReport(prof, fp, ["pytest", *config.invocation_params.args]),
         update=update, report_dir=report_dir, perf=_perf_options(config, fp),
-        suites_dir=suites_dir(config), config=config)
+        config=config)
     state.report.calibrations = state.perf.calibrations
     state.suite_packages = suite_packages(config)
     state.report.suite_packages = {k: list(v) for k, v in state.suite_packages.items()}

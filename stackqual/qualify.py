@@ -113,7 +113,7 @@ def pytest_usage_problem(suites_dir: Path, first: str, pytest_args: list[str]) -
         return None
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-         "--no-report", "-o", f"stackqual_suites={suites_dir}", str(suites_dir / first),
+         "--no-report", *suite_process.declarations_of(suites_dir), str(suites_dir / first),
          *pytest_args],
         cwd=suites_dir.parent, capture_output=True, text=True,
         env={**os.environ, plugin.ENV: "1"})
@@ -142,7 +142,7 @@ def run_suite(name: str, index: int, total: int, suites_dir: Path, out: Path,
     stream, log = run.folder / suite_process.STREAM, run.folder / suite_process.LOG
     cmd = suite_process.command(
         sys.executable, [str(suites_dir / name)], run.folder,
-        ["-o", f"stackqual_suites={suites_dir}", *pytest_args])  # its declarations
+        [*suite_process.declarations_of(suites_dir), *pytest_args])
     t0 = time.monotonic()
     tty = sys.stdout.isatty()
     with open(log, "w") as log_file:

@@ -35,6 +35,12 @@ def command(python: str, targets: list[str], folder: Path, pytest_args: list[str
             *pytest_args]
 
 
+def declarations_of(suites_dir: Path) -> list[str]:
+    """The pytest arguments that make a suite process read its suites' declarations from
+    `suites_dir` (the ini option stackqual_suites, stackqual.declared)."""
+    return ["-o", f"stackqual_suites={suites_dir}"]
+
+
 def read_events(path: Path) -> list:
     """The events of a suite's stream (--report-stream), up to a cut last line (bytes
     that are not UTF-8 are replaced, not fatal)."""

@@ -85,6 +85,26 @@ def fixed_calibration(scale: float = 1.0, others_busy: float = 0.0) -> dict:
 
 
 @dataclass
+class Started:
+    """A suite run under way (SuiteRunner.start)."""
+    proc: subprocess.Popen
+    report_dir: Path
+    output_file: Path
+
+    def result(self, timeout: float = 900) -> "SuiteRun":
+        try:
+            self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+        output = self.output_file.read_text(errors="replace")
+        reports = list(self.report_dir.glob("*.json"))
+        assert len(reports) == 1, f"no run report in {self.report_dir}; output:\n{output}"
+        return SuiteRun(self.proc.returncode, output, json.loads(reports[0].read_text()))
+
+
+@dataclass
 class SuiteRun:
     returncode: int
     output: str
@@ -99,31 +119,42 @@ class SuiteRunner:
     """Runs pytest on the repository's suites in a fresh process (fresh dynamo state), with
     the committed baselines (read only) and the given fault plugins ("<suite>.<fault>",
     selftests/faults/); started as a top-level run (its own network guard, not this
-    run's)."""
+    run's). `start` starts one and returns at once: runs started together keep each other's
+    CPUs busy (a loaded machine) and take the time of the longest, not of all."""
 
     def __init__(self, tmp_path: Path):
         self.tmp_path = tmp_path
         self.runs = 0
 
     def __call__(self, *args, faults=(), env=None) -> SuiteRun:
+        return self.start(*args, faults=faults, env=env).result()
+
+    def start(self, *args, faults=(), env=None) -> "Started":
         self.runs += 1
         report_dir = self.tmp_path / f"report-{self.runs}"
         cmd = [sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider",
                "--report-dir", str(report_dir)]
         for fault in faults:
             cmd += ["-p", f"selftests.faults.{fault}"]
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900,
-                              env={**unguarded_environ(), **(env or {})})
-        reports = list(report_dir.glob("*.json"))
-        output = proc.stdout + proc.stderr
-        assert len(reports) == 1, f"no run report in {report_dir}; output:\n{output}"
-        return SuiteRun(proc.returncode, output, json.loads(reports[0].read_text()))
+        output = self.tmp_path / f"output-{self.runs}.log"
+        with open(output, "w") as out:  # a file, not a pipe: runs started together never block
+            proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                                    text=True, env={**unguarded_environ(), **(env or {})})
+        return Started(proc, report_dir, output)
 
     def fires(self, fault, *args, messages=()) -> SuiteRun:
         """Run a Fault row (selftests.faults.Fault): exactly its number of tests fail, and
         the output says each of its messages (and `messages`, figures read from a clean
         run)."""
-        run = self(*fault.selection, *args, faults=fault.plugins, env=fault.env)
+        return self.fired(fault, self.start_fault(fault, *args), messages)
+
+    def start_fault(self, fault, *args) -> Started:
+        """A Fault row's run, started (judge it with `fired`)."""
+        return self.start(*fault.selection, *args, faults=fault.plugins, env=fault.env)
+
+    @staticmethod
+    def fired(fault, started: Started, messages=()) -> SuiteRun:
+        run = started.result()
         assert run.returncode == 1, run.output
         assert run.report["outcomes"] == {"failed": fault.failures}, run.output
         for message in (*fault.messages, *messages):

@@ -3,9 +3,12 @@ prompt template in each framework fails the matching snapshot test with a readab
 retrieval that newly returns a document and a signal handler installed at import block;
 a swallowed network call is caught and named."""
 
+import importlib.util
+
 import pytest
 
 from selftests.faults import Fault
+from selftests.support import SuiteRunner
 from suites.agents.cases import BY_ID
 
 pytestmark = pytest.mark.slow
@@ -29,13 +32,26 @@ TEMPLATES = [
 ]
 
 
+def framework_of(fault: Fault):
+    return BY_ID[fault.id.split("-")[0]]
+
+
+@pytest.fixture(scope="module")
+def template_runs(tmp_path_factory) -> dict:
+    """The run of each installed framework's row, all started at once (none depends on
+    another, none judges a clock): the table takes about the time of its longest run."""
+    runner = SuiteRunner(tmp_path_factory.mktemp("templates"))
+    return {fault.id: runner.start_fault(fault, "-vvv")  # the whole diff (run_suite adds -q)
+            for fault in TEMPLATES if importlib.util.find_spec(framework_of(fault).module)}
+
+
 @pytest.mark.parametrize("fault", [f.param() for f in TEMPLATES])
-def test_changed_prompt_template_fails_its_snapshot(run_suite, fault):
-    framework = BY_ID[fault.id.split("-")[0]]
+def test_changed_prompt_template_fails_its_snapshot(template_runs, fault):
+    framework = framework_of(fault)
     pytest.importorskip(framework.module, reason=framework.not_installed)
     # No clean run of its own: the same test passes unfaulted in the suite's own run, and
     # the diff must show the fault's line added.
-    run = run_suite.fires(fault, "-vvv")  # the whole diff (run_suite adds -q)
+    run = SuiteRunner.fired(fault, template_runs[fault.id])
     assert "1 snapshot failed" in run.output, run.output
     [changed] = fault.messages
     added = [line for line in run.output.splitlines()

@@ -38,11 +38,12 @@ def test_perturbed_backend_fails_numerics_beyond_the_bound_only(run_suite, case)
     clean = run_suite(f"{NUMERICS}[{case}]")
     assert clean.returncode == 0, clean.output
     bound = clean.check("error_vs_fp64")["details"]["output"]["bound"]
-    within = run_suite(f"{NUMERICS}[{case}]", faults=["attention.perturb_attention_backend"],
-                       env={"STACKQUAL_FAULT_OFFSET": repr(0.25 * bound)})
+    within, beyond = (  # both at once: neither depends on the other's result
+        run_suite.start(f"{NUMERICS}[{case}]", faults=["attention.perturb_attention_backend"],
+                        env={"STACKQUAL_FAULT_OFFSET": repr(scale * bound)})
+        for scale in (0.25, 2.0))
+    within, beyond = within.result(), beyond.result()
     assert within.returncode == 0, f"offset 0.25 x bound should pass:\n{within.output}"
-    beyond = run_suite(f"{NUMERICS}[{case}]", faults=["attention.perturb_attention_backend"],
-                       env={"STACKQUAL_FAULT_OFFSET": repr(2.0 * bound)})
     assert beyond.returncode == 1, beyond.output
     assert "flash_cpu (" in beyond.output
     assert "is further from the fp64 reference than the math backend in" in beyond.output

@@ -217,13 +217,16 @@ def test_real_runs_a_miscompile_a_graph_break_and_a_prompt_are_exactly_what_it_l
         run_suite, tmp_path):
     pytest.importorskip("dspy", reason="dspy not installed: `pip install -e '.[agents]'`")
     selection = (PARITY, GRAPH_BREAKS, PROMPT)
-    clean = run_suite(*selection)
+    upgrade = Fault(id="upgrade", selection=selection, failures=3,
+                    plugins=("compile.perturb_compiled_output", "compile.add_graph_break",
+                             "agents.dspy_field_header"),
+                    env={"STACKQUAL_FAULT_OFFSET": "1.0"})
+    # The three runs at once (none judges a clock): two clean, one upgraded.
+    clean, faulty, again = (run_suite.start(*selection), run_suite.start_fault(upgrade),
+                            run_suite.start(*selection))
+    clean = clean.result()
     assert clean.returncode == 0, clean.output
-    faulty = run_suite.fires(Fault(
-        id="upgrade", selection=selection, failures=3,
-        plugins=("compile.perturb_compiled_output", "compile.add_graph_break",
-                 "agents.dspy_field_header"),
-        env={"STACKQUAL_FAULT_OFFSET": "1.0"}))
+    faulty = run_suite.fired(upgrade, faulty)
     result = compare.compare(clean.report, faulty.report)
     listed = [(c.kind, c.what) for c in result.changes]
     assert listed == [
@@ -234,4 +237,4 @@ def test_real_runs_a_miscompile_a_graph_break_and_a_prompt_are_exactly_what_it_l
         ("regressed", "test_parity.py::test_compiled_matches_eager_against_fp64"
                       "[mlp-inductor-default-fp32-cpu-inference]#parity_vs_fp64")], listed
     assert "+        \"[[ # question # ]]\"," in result.changes[0].diff, result.changes[0].diff
-    assert compare.compare(clean.report, run_suite(*selection).report).blocking == []
+    assert compare.compare(clean.report, again.result().report).blocking == []

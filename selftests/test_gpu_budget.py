@@ -15,26 +15,35 @@ pytestmark = pytest.mark.slow
 SUITES = REPO / "suites"
 
 
-def collected(marker: str) -> list[str]:
+@pytest.fixture(scope="module")
+def collected() -> dict[str, list[str]]:
+    """Tier -> the node ids of the CUDA rows it collects, from one collection of the suites
+    (selftests/print_tiers.py)."""
     out = subprocess.run([sys.executable, "-m", "pytest", "suites", "--collect-only", "-q",
-                          "-m", marker, "-p", "no:cacheprovider", "-p", "no:randomly"],
+                          "-m", "gpu or gpu_full", "-p", "no:cacheprovider", "-p",
+                          "selftests.print_tiers"],
                          cwd=REPO, capture_output=True, text=True, timeout=300,
                          env=unguarded_environ())
-    ids = [line for line in out.stdout.splitlines() if "::" in line]
-    assert ids, out.stdout + out.stderr
-    return ids
+    tiers = {"gpu": [], "gpu_full": []}
+    for line in out.stdout.splitlines():
+        if line.startswith("TIERS "):
+            _, marks, nodeid = line.split(" ", 2)
+            for tier in marks.split(","):
+                tiers[tier].append(nodeid)
+    assert tiers["gpu"] and tiers["gpu_full"], out.stdout + out.stderr
+    return tiers
 
 
-def test_the_qualification_tier_fits_its_budget():
-    e = gpu_budget.estimate(collected("gpu"), SUITES)
+def test_the_qualification_tier_fits_its_budget(collected):
+    e = gpu_budget.estimate(collected["gpu"], SUITES)
     assert e.seconds <= gpu_budget.LIMIT_S, (
         f"pytest -m gpu is estimated at {e.seconds:.0f} s, over its {gpu_budget.LIMIT_S} s "
         "budget: " + "; ".join(e.lines) + " (selftests/gpu_budget.py); move rows to gpu_full")
 
 
-def test_the_whole_gpu_table_would_not_fit():
+def test_the_whole_gpu_table_would_not_fit(collected):
     """The budget can fail: every CUDA row (the tier before it was split) is far over."""
-    e = gpu_budget.estimate(collected("gpu or gpu_full"), SUITES)
+    e = gpu_budget.estimate(collected["gpu"] + collected["gpu_full"], SUITES)
     assert e.seconds > 3 * gpu_budget.LIMIT_S, "; ".join(e.lines)
 
 

@@ -221,6 +221,50 @@ def test_no_harness_module_names_a_suite_or_the_suites_folder(path):
                        "it in its suite.toml (stackqual.declared): " + "; ".join(found))
 
 
+# The Gate and PerfGate methods whose first argument is the metric a check records
+# (stackqual/gate.py, stackqual/perf.py).
+RECORDING = {"record", "info", "require", "stage", "no_baseline", "against_baseline",
+             "same_as_baseline", "no_new_members", "at_least_baseline", "at_most_baseline",
+             "count_at_most_baseline", "require_close", "speed", "rate", "time"}
+# Metric names the harness itself owns: its one tolerance ("speedup", policy.PERF_TOLERANCE)
+# and a kind of figure (stackqual/figures.py); a suite's metric may reuse them.
+HARNESS_WORDS = {"speedup", "rate"}
+
+
+def suites_metrics() -> set[str]:
+    """Every metric a suite's code records a check under."""
+    return {node.args[0].value for path in (REPO / "suites").rglob("*.py")
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in RECORDING and node.args
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)}
+
+
+def test_no_harness_module_names_a_suites_metric():
+    """The harness reads what a suite declares (its tolerances, its first-run sections)
+    instead of naming its metrics: no code string under stackqual/ is one of them."""
+    metrics = suites_metrics() - HARNESS_WORDS
+    assert {"documented_rule", "share_of_peak", "instructions_per_call"} <= metrics
+    found = [hit for path in sorted(HARNESS.glob("*.py")) for hit in naming(path, metrics)]
+    assert not found, ("the harness names a suite's metric; let the suite declare what the "
+                       "harness needs of it (stackqual.declared): " + "; ".join(found))
+
+
+def naming(path: Path, words: set[str]) -> list[str]:
+    """Where the code of module `path` (not its docstrings) has a string among `words`."""
+    tree = ast.parse(path.read_text())
+    skip = _docstrings(tree)
+    return [f"{path.name}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and node.value in words and id(node) not in skip]
+
+
+def test_the_metric_naming_check_fires_on_a_module_that_names_one(tmp_path):
+    module = tmp_path / "summary.py"
+    module.write_text('"""Reads share_of_peak (a docstring may say so)."""\n'
+                      'PEAK = "share_of_peak"\n')
+    assert naming(module, suites_metrics()) == ["summary.py:2: 'share_of_peak'"]
+
+
 def test_every_suite_declares_its_packages_and_each_is_one_the_stack_knows():
     """Each suite folder's suite.toml (stackqual.declared) names what it depends on; a
     package no constraint pins is one whose change no upgrade recipe could move."""
@@ -264,9 +308,10 @@ def test_a_malformed_suite_declaration_names_its_file_and_the_key(tmp_path):
     ('packages = []\n[tolerances.speedup]\nband = 0.2\nwhy = "x"\n',
      r"`tolerances.speedup` is already declared by stackqual/policy.py"),
     ('packages = []\n[qualify]\nfirst = "yes"\n', r"`qualify` may hold only `first` and"),
+    ('packages = []\n[[first_run]]\ntitle = "x"\nmetric = "y"\n',
+     r"each \[\[first_run\]\] needs `title`, `metric` and `row`"),
 ])
-def test_a_malformed_tolerance_or_qualify_place_names_the_file_and_the_key(tmp_path, text,
-                                                                           message):
+def test_a_malformed_declaration_table_names_the_file_and_the_key(tmp_path, text, message):
     """A band that is not a fraction, one without where it comes from, a slack without why,
     a name the harness (or another suite) already declares: an error naming the file."""
     from stackqual import policy
@@ -351,3 +396,14 @@ def test_the_unique_id_check_names_a_duplicate():
     table = [pytest.param(1, id="mlp-cpu"), pytest.param(2, id="cnn-cpu"),
              pytest.param(3, id="mlp-cpu")]
     assert duplicated_ids(table) == ["mlp-cpu"]
+
+
+def test_the_plugins_no_suite_uses_are_off_in_this_projects_runs_too():
+    """A suite process leaves out the pytest plugins no suite uses
+    (stackqual.suite_process.NOT_LOADED); so does every pytest run in this project."""
+    from stackqual import suite_process
+
+    addopts = declared.tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"][
+        "ini_options"]["addopts"]
+    given = {addopts[i + 1] for i, arg in enumerate(addopts[:-1]) if arg == "-p"}
+    assert {f"no:{name}" for name in suite_process.NOT_LOADED} <= given, addopts

@@ -59,18 +59,6 @@ def qualify(argv: list[str]) -> int:
     return qualifying.main(argv, REPO)
 
 
-def run_suites(pytest_args: list[str]) -> int:
-    """pytest in the repository on `suites`, or on the paths the arguments name."""
-    import pytest
-
-    os.chdir(REPO)
-    named = any((REPO / arg.split("::")[0]).exists() for arg in pytest_args
-                if not arg.startswith("-"))
-    return int(pytest.main([*([] if named else [str(declared.configured_dir(REPO))]),
-                            "-p", "no:cacheprovider",
-                            *pytest_args]))
-
-
 def hub_assets() -> dict:
     """The hub assets the suites declare, from an in-process collection of the suites."""
     import pytest
@@ -187,20 +175,41 @@ def accept(base: str, candidate: str, reason: str, pytest_args: list[str]) -> in
         staged = Path(staging) / "baselines"
         if target.is_dir():
             shutil.copytree(target, staged)
-        code = run_suites(["--update-baselines", "--snapshot-update",
-                           *with_option(pytest_args, "--baselines-dir", str(staged))])
-        if code != 0:
-            print(f"stackqual accept: the recording run exited {code} (pytest); {shown(target)}"
-                  " is as it was and nothing was appended to its CHANGELOG. Snapshots it "
-                  "wrote for tests that ran are listed above; none was pruned",
-                  file=sys.stderr)
-            return PYTEST_EXITS.get(code, Exit.BROKE)
+        code, broke = recording_run(["--update-baselines", "--snapshot-update",
+                                     *with_option(pytest_args, "--baselines-dir", str(staged))],
+                                    Path(staging))
+        if code != 0 or broke:
+            print(f"stackqual accept: the recording run exited {code} (pytest)"
+                  f"{'; it broke: ' + broke if broke else ''}; {shown(target)} is as it was "
+                  "and nothing was appended to its CHANGELOG. Snapshots it wrote for tests "
+                  "that ran are listed above; none was pruned", file=sys.stderr)
+            return Exit.BROKE if broke else PYTEST_EXITS.get(code, Exit.BROKE)
         published = publish(staged, target)
     changelog = target / "CHANGELOG.md"
     append_changelog(changelog, changelog_entry(result, reason, here))
     print(f"stackqual accept: recorded {len(published)} baseline files into {shown(target)}; "
           f"{shown(changelog)} appended")
     return Exit.OK
+
+
+def recording_run(pytest_args: list[str], folder: Path) -> tuple[int, str]:
+    """accept's recording: the suites (or the tests the arguments name) in a suite process
+    of their own (stackqual.suite_process: each test under pytest-timeout, its stream and
+    log in `folder`), its output shown as it comes; (its exit status, why it broke or "").
+    Its run report goes where the arguments say, else to the repository's reports/."""
+    from . import suite_process
+
+    named = any((REPO / arg.split("::")[0]).exists() for arg in pytest_args
+                if not arg.startswith("-"))
+    suites = declared.configured_dir(REPO)
+    report = [] if pytest_option(pytest_args, "--report-dir") else [
+        "--report-dir", str(REPO / "reports")]
+    cmd = suite_process.command(sys.executable, [] if named else [str(suites)], folder,
+                                [*suite_process.declarations_of(suites), *pytest_args,
+                                 *report])
+    code = suite_process.run_shown(cmd, REPO, folder, os.environ.copy())
+    return code, suite_process.broke(code, suite_process.read_events(
+        folder / suite_process.STREAM), (folder / suite_process.LOG).read_text(), folder)
 
 
 # What a failed recording run's pytest exit says, in the commands' table (stackqual.exits).

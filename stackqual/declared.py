@@ -18,6 +18,10 @@ Keys of suite.toml:
   suites (the machine's own rates before anything depends on them); `whole_node = true`
   runs its tests marked `whole_node` once more with every GPU of a node at once (an
   interconnect), when the node has two or more.
+- `[[first_run]]`: its sections of the one-screen table that ends a first run on a new GPU
+  (stackqual/first_run.py): `title`; `metric`, the checks it shows; `row`, either "group"
+  (the cases grouped by measured value and verdict) or a format of one line per case over
+  `measured` and the check's details (e.g. "{measured:.0%} of {peak} {unit}").
 
 A folder without suite.toml (a suite made on the spot, `qualify --suites-dir`) declares
 nothing beyond the harness's packages; this project's suites each have one (a self-test
@@ -90,7 +94,40 @@ def declaration(folder: Path) -> dict:
             for k, v in qualify.items()):
         raise Malformed(f"{path}: `qualify` may hold only `first` and `whole_node`, each true "
                         f"or false; found {qualify!r}")
+    _first_run(path, data.get("first_run", []))
     return data
+
+
+@dataclass(frozen=True)
+class Section:
+    """A suite's section of the first run's table: the checks of one metric, a line per
+    case (`row` a format over `measured` and the check's details) or grouped ("group")."""
+    title: str
+    metric: str
+    row: str
+
+
+def _first_run(path: Path, table) -> list[Section]:
+    example = ('e.g. [[first_run]] title = "hardware against its peak", metric = '
+               '"share_of_peak", row = "{measured:.0%} of {peak} {unit}"')
+    if not isinstance(table, list):
+        raise Malformed(f"{path}: `first_run` must be an array of tables ([[first_run]]); "
+                        f"{example}")
+    sections = []
+    for t in table:
+        if not isinstance(t, dict) or set(t) != {"title", "metric", "row"} or not all(
+                isinstance(v, str) and v for v in t.values()):
+            raise Malformed(f"{path}: each [[first_run]] needs `title`, `metric` and `row` "
+                            f"(\"group\" or a format of a line), nothing else; found {t!r}; "
+                            f"{example}")
+        sections.append(Section(**t))
+    return sections
+
+
+def first_run_sections(suites_dir: Path) -> list[Section]:
+    """Every suite's sections of the first run's table, in the suites' order."""
+    return [section for folder in suite_folders(suites_dir)
+            for section in _first_run(folder / FILE, declaration(folder).get("first_run", []))]
 
 
 def qualify_place(folder: Path) -> dict[str, bool]:

@@ -3,8 +3,9 @@
     python3 -m stackqual.first_run NAME=FOLDER:EXIT [NAME=FOLDER:EXIT ...]
 
 Per stage (a `stackqual qualify` run in FOLDER that exited EXIT): its exit code and what
-it means, the checks passed / failed / not judged, and where its files are; then the SDPA
-backend each dispatch case ran and the hardware's shares of its datasheet peak. It reads
+it means, the checks passed / failed / not judged, and where its files are; then each
+section the suites declare (suite.toml [[first_run]], stackqual/declared.py): the SDPA
+backend each dispatch case ran, the hardware's shares of its datasheet peak. It reads
 each suite's stream (one JSON line per check, written as the run goes), so a stage killed
 at its limit is still counted up to the kill.
 """
@@ -15,10 +16,11 @@ import json
 import sys
 from pathlib import Path
 
-from . import exits
+from . import declared, exits
 from .suite_process import read_events
 from .verdicts import BLOCKING, UNJUDGED, Verdict
 
+REPO = Path(__file__).resolve().parents[1]
 KILLED = {124: "cut at its time limit", 137: "killed at its time limit"}
 
 
@@ -44,43 +46,48 @@ def stage_row(name: str, folder: Path, code: int) -> str:
             f"{unjudged:>10}   {verdict if verdict.is_file() else folder}")
 
 
-def dispatch(checks: list[dict]) -> list[str]:
-    """The backend SDPA ran, per backend and verdict, with its cases (the
-    `documented_rule` check of suites/attention/test_dispatch.py)."""
+def grouped(checks: list[dict]) -> list[str]:
+    """The cases of these checks grouped by measured value and verdict."""
     seen: dict[tuple, list[str]] = {}
     for c in checks:
-        if c.get("metric") == "documented_rule":
-            case = c["check_id"].split("[")[-1].split("]")[0]
-            seen.setdefault((str(c["measured"]), c["verdict"]), []).append(case)
-    return [f"  {backend:<16} {verdict:<6} {len(cases):>3} cases: "
+        seen.setdefault((str(c["measured"]), c["verdict"]), []).append(case_of(c))
+    return [f"  {value:<16} {verdict:<6} {len(cases):>3} cases: "
             + (", ".join(cases) if len(cases) <= 6 else ", ".join(cases[:6]) + ", ...")
-            for (backend, verdict), cases in sorted(seen.items())]
+            for (value, verdict), cases in sorted(seen.items())]
 
 
-def shares(checks: list[dict]) -> list[str]:
-    """Each hardware kernel's share of its datasheet peak."""
-    rows = []
-    for c in checks:
-        if c.get("metric") == "share_of_peak" and isinstance(c.get("measured"), (int, float)):
-            kernel = c["check_id"].split("[")[-1].split("]")[0]
-            peak = (c.get("details") or {}).get("peak")
-            rows.append(f"  {kernel:<20} {c['measured']:.0%} of {peak} "
-                        f"{(c.get('details') or {}).get('unit', '')}".rstrip())
-    return rows
+def case_of(check: dict) -> str:
+    return check["check_id"].split("[")[-1].split("]")[0]
 
 
-def table(stages: list[tuple[str, Path, int]]) -> str:
+def line(check: dict, row: str) -> str:
+    """One case's line: `row` formatted with its measured value and details (the raw value
+    where the format does not fit this check)."""
+    try:
+        shown = ("not measured" if check["measured"] is None else
+                 row.format(**(check.get("details") or {}), measured=check["measured"]))
+    except (KeyError, IndexError, ValueError, TypeError):
+        shown = f"{check['measured']}"
+    return f"  {case_of(check):<20} {shown}".rstrip()
+
+
+def section(checks: list[dict], declared_section: declared.Section) -> list[str]:
+    """A suite's declared section (suite.toml [[first_run]]) of these checks."""
+    mine = [c for c in checks if c.get("metric") == declared_section.metric]
+    rows = (grouped(mine) if declared_section.row == "group"
+            else [line(c, declared_section.row) for c in mine])
+    return ["", f"{declared_section.title}:"] + (rows or ["  none measured"])
+
+
+def table(stages: list[tuple[str, Path, int]], sections: list[declared.Section]) -> str:
     lines = [f"{'stage':<8} {'exit':<8} {'':<38} {'pass':>4} {'failed':>6} {'not judged':>10}"
              "   files"]
     every = []
     for name, folder, code in stages:
         lines.append(stage_row(name, folder, code))
         every += checks_of(folder)
-    seen = dispatch(every)
-    lines += ["", "SDPA dispatch (backend that ran, verdict, cases):"] + (
-        seen or ["  none measured"])
-    lines += ["", "hardware against its datasheet peak:"] + (shares(every) or
-                                                             ["  none measured"])
+    for declared_section in sections:
+        lines += section(every, declared_section)
     return "\n".join(lines) + "\n"
 
 
@@ -94,7 +101,7 @@ def main(argv: list[str]) -> int:
             return 4
         found = sorted(Path(folder).glob("qualify-*"))  # the stage's qualify folder
         stages.append((name, found[-1] if found else Path(folder), int(code)))
-    print(table(stages), end="")
+    print(table(stages, declared.first_run_sections(declared.configured_dir(REPO))), end="")
     return 0
 
 

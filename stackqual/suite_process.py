@@ -1,8 +1,9 @@
 """One way to run a suite's pytest in a process of its own, for the commands that judge what
-it did (`stackqual qualify`, `stackqual ab`): the command line, the stream it writes, and
-whether the process broke.
+it did (`stackqual qualify`, `stackqual ab`, `stackqual accept`): the command line, the stream
+it writes, and whether the process broke.
 
-- The command: `<python> -m pytest <targets> -p no:cacheprovider` writing its run report,
+- The command: `<python> -m pytest <targets>`, without the cache provider and the plugins
+  no suite uses (NOT_LOADED), writing its run report,
   its stream (one JSON line per event, as the run goes: --report-stream) and its JUnit XML
   into one folder, each test under pytest-timeout (policy.TEST_TIMEOUT_S; the thread
   method interrupts a call blocked in CUDA), then the caller's pytest arguments.
@@ -18,10 +19,17 @@ from __future__ import annotations
 import json
 import re
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from . import policy
 
+# pytest plugins that packages of the stack install and no suite uses, not loaded in a suite
+# process (pyproject.toml's addopts says the same for runs in this project): langsmith's
+# (installed with langgraph and langchain-core; importing it and rewriting the asserts of its
+# 227 modules cost 1.5 s of every process) and anyio's (no suite's test is async).
+NOT_LOADED = ("langsmith_plugin", "anyio")
 TIMEOUT_BANNER = re.compile(r"\+{5,} Timeout \+{5,}")  # pytest-timeout's dump header
 STREAM, LOG, JUNIT = "stream.jsonl", "pytest.log", "junit.xml"
 
@@ -29,10 +37,28 @@ STREAM, LOG, JUNIT = "stream.jsonl", "pytest.log", "junit.xml"
 def command(python: str, targets: list[str], folder: Path, pytest_args: list[str]) -> list[str]:
     """The pytest command of one suite process writing into `folder`."""
     return [python, "-m", "pytest", *targets, "-p", "no:cacheprovider",
+            *(arg for name in NOT_LOADED for arg in ("-p", f"no:{name}")),
             "--report-dir", str(folder), "--report-stream", str(folder / STREAM),
             "--junitxml", str(folder / JUNIT),
             f"--timeout={policy.TEST_TIMEOUT_S['default'][0]}", "--timeout-method=thread",
             *pytest_args]
+
+
+def run_shown(cmd: list[str], cwd: Path, folder: Path, env: dict) -> int:
+    """Run a suite process whose output is shown here as it comes and kept in folder/LOG
+    (for `broke`); its exit status. Ctrl-C reaches the process too (one process group): this
+    waits for it to end its run, as pytest does on an interrupt."""
+    with open(folder / LOG, "w") as log, subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, errors="replace") as proc:
+        while True:
+            try:
+                for line in proc.stdout:
+                    sys.stdout.write(line)
+                    log.write(line)
+                return proc.wait()
+            except KeyboardInterrupt:
+                continue  # the child got the same SIGINT; read on until it ends
 
 
 def declarations_of(suites_dir: Path) -> list[str]:

@@ -88,8 +88,8 @@ def loaded(tmp_path_factory) -> dict:
     started together, so that each runs while the others keep the CPUs busy (four suite
     processes, and a spinning process for each further CPU), against baselines of an
     unloaded run that say another CPU model recorded them. Started together they take the
-    time of the longest run (on the 2-CPU CI machine 167 s + 128 s run one after the other,
-    with two spinning processes, became one wait)."""
+    time of the longest run (on this 2-vCPU machine 94 s + 92 s one after the other, with two
+    spinning processes, became 86 s)."""
     runner = SuiteRunner(tmp_path_factory.mktemp("counts"))
     folder = runner.tmp_path / "baselines"
     at = ("--baselines-dir", str(folder))

@@ -1,11 +1,10 @@
 """The count gates fire on the faults they exist to catch and on nothing else, judged on a
 loaded machine (four suite processes at once, and a spinning process for each further CPU)
-against baselines that say another CPU model
-recorded them (a count carries no calibration to mismatch): the compiler's counts
-(suites/compile/test_counts.py: a lost fusion is one more kernel, a changed decomposition a
-new aten op, clean code passes every count) and the instructions (test_instructions.py: 5%
-more compile work and a compiled wrapper 8% heavier per call fail, the eager call passes),
-each against the profile's committed counts, or a clean recording where it has none (the
+against baselines that say another CPU model recorded them (a count carries no calibration
+to mismatch): the compiler's counts (suites/compile/test_counts.py: a lost fusion is one
+more kernel, a changed decomposition a new aten op, clean code passes every count) and the
+instructions (test_instructions.py: 5% more compile work and a compiled wrapper 8% heavier
+per call fail, the eager call passes), each against the profile's committed counts, or a clean recording where it has none (the
 suite's own run judges clean code against the committed ones in the same CI run)."""
 
 import json

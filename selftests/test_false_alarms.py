@@ -1,5 +1,5 @@
 """Unchanged code must not be called "regressed" more often than the gate says: the compile
-suite's CNN speed case judged 100 times in one process against a baseline taken at its
+suite's CNN speed case judged 60 times in one process against a baseline taken at its
 start, by the gate's own rule (stackqual.timed.judge: the first measurement adds rounds
 until its interval decides, a regression is then measured again with a fixed number of
 rounds, and a busy machine is never regressed), on one thread as the suite's CPU speed
@@ -7,9 +7,16 @@ cases are, on whatever noisy machine runs the self-tests (2 shared cores in CI).
 
 The rate it states: a confirmation of a fixed size falls wholly below the band by chance at
 most 2.5% of the time (one side of a 95% interval), whatever the first measurement did
-(stackqual.timing.measure_again), so a clean run may call 2.5 in 100 regressed on average;
-more than 8 in 100 happens with probability 0.09% at that rate (binomial), so it is a
-defect. The first measurement's own rate (optional stopping) is reported beside it."""
+(stackqual.timing.measure_again), so a clean run may call 1.5 in 60 regressed on average;
+more than 6 in 60 happens with probability 0.07% at that rate (binomial), so it is a
+defect. The first measurement's own rate (optional stopping) is reported beside it.
+
+60 judgements, not 100 as before: the test took 99-344 s of every CI run (a shared host's
+slow phase widens every interval, and each judgement adds rounds up to its 10 s), the most
+of any self-test (issue 26). The power to catch a gate that lost its confirmation lives in
+selftests/test_timing.py (400 synthetic trials on the band's failing edge: optional stopping
+regressed 11.8% of them); at that rate this test would fail with probability 57% (85% with
+100), and on real clean code the first measurement alone has regressed 0 of 100 here."""
 
 import pytest
 import torch
@@ -21,9 +28,9 @@ from suites.compile.models import MODELS
 
 pytestmark = pytest.mark.slow
 
-REPETITIONS = 100
+REPETITIONS = 60
 STATED_RATE = 0.025  # one side of the confirmation's 95% interval
-MOST_REGRESSED = 8  # P(Binomial(100, 0.025) > 8) = 0.0009
+MOST_REGRESSED = 6  # P(Binomial(60, 0.025) > 6) = 0.0007
 
 
 def test_unchanged_code_is_regressed_no_more_often_than_the_gate_states(record_property):
@@ -75,4 +82,4 @@ def test_unchanged_code_is_regressed_no_more_often_than_the_gate_states(record_p
         f"unchanged code: the gate {rate(verdicts)}, the first measurement alone "
         f"{rate(first)}, against the baseline {baseline:.3f} -{tolerance:.0%}; the gate "
         f"states at most {STATED_RATE:.1%} and more than {MOST_REGRESSED} in {REPETITIONS} "
-        f"has probability 0.09% at that rate:\n" + summary)
+        f"has probability 0.07% at that rate:\n" + summary)

@@ -209,7 +209,8 @@ def recording_run(pytest_args: list[str], folder: Path) -> tuple[int, str]:
                                  *report])
     code = suite_process.run_shown(cmd, REPO, folder, os.environ.copy())
     return code, suite_process.broke(code, suite_process.read_events(
-        folder / suite_process.STREAM), (folder / suite_process.LOG).read_text(), folder)
+        folder / suite_process.STREAM), (folder / suite_process.LOG).read_text(errors="replace"),
+        folder)
 
 
 # What a failed recording run's pytest exit says, in the commands' table (stackqual.exits).

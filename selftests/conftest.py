@@ -55,7 +55,10 @@ def steady_machine(monkeypatch):
 
 
 @pytest.fixture
-def run_suite(tmp_path) -> SuiteRunner:
+def run_suite(tmp_path):
     """run_suite(*pytest_args, faults=(...), env={...}) and run_suite.fires(Fault row):
-    the real suites in a fresh process (selftests.support.SuiteRunner)."""
-    return SuiteRunner(tmp_path)
+    the real suites in a fresh process (selftests.support.SuiteRunner); a run it started is
+    ended with the test."""
+    runner = SuiteRunner(tmp_path)
+    yield runner
+    runner.stop()

@@ -125,6 +125,15 @@ class SuiteRunner:
     def __init__(self, tmp_path: Path):
         self.tmp_path = tmp_path
         self.runs = 0
+        self.started: list[Started] = []
+
+    def stop(self) -> None:
+        """End the runs still under way (a test that failed, or was deselected, before it
+        waited for them), so that none goes on loading the machine under a later test."""
+        for started in self.started:
+            if started.proc.poll() is None:
+                started.proc.kill()
+                started.proc.wait()
 
     def __call__(self, *args, faults=(), env=None) -> SuiteRun:
         return self.start(*args, faults=faults, env=env).result()
@@ -140,7 +149,8 @@ class SuiteRunner:
         with open(output, "w") as out:  # a file, not a pipe: runs started together never block
             proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                                     text=True, env={**unguarded_environ(), **(env or {})})
-        return Started(proc, report_dir, output)
+        self.started.append(Started(proc, report_dir, output))
+        return self.started[-1]
 
     def fires(self, fault, *args, messages=()) -> SuiteRun:
         """Run a Fault row (selftests.faults.Fault): exactly its number of tests fail, and

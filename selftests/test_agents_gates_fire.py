@@ -37,12 +37,13 @@ def framework_of(fault: Fault):
 
 
 @pytest.fixture(scope="module")
-def template_runs(tmp_path_factory) -> dict:
+def template_runs(tmp_path_factory):
     """The run of each installed framework's row, all started at once (none depends on
     another, none judges a clock): the table takes about the time of its longest run."""
     runner = SuiteRunner(tmp_path_factory.mktemp("templates"))
-    return {fault.id: runner.start_fault(fault, "-vvv")  # the whole diff (run_suite adds -q)
-            for fault in TEMPLATES if importlib.util.find_spec(framework_of(fault).module)}
+    yield {fault.id: runner.start_fault(fault, "-vvv")  # the whole diff (run_suite adds -q)
+           for fault in TEMPLATES if importlib.util.find_spec(framework_of(fault).module)}
+    runner.stop()
 
 
 @pytest.mark.parametrize("fault", [f.param() for f in TEMPLATES])

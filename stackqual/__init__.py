@@ -44,8 +44,9 @@ The harness (this package) is a pytest plugin, one concern per module:
 - devices    the GPUs `qualify --each-gpu` qualifies one by one
 - qualify    `stackqual qualify`: the node's verdict, each suite in its own process
 - suite_process  one suite's pytest in a process of its own: its command, its stream,
-                 whether it broke (qualify and ab)
-- first_run  the one-screen table of scripts/first-gpu-run.sh
+                 whether it broke (qualify, ab and accept)
+- first_run  the one-screen table of scripts/first-gpu-run.sh, its sections declared by the
+             suites
 - ab         `stackqual ab`: two stacks timed against each other in alternating processes
 - figures    the timed figures ab and fleet compare
 - fleet      `stackqual fleet`: many nodes merged, outliers named

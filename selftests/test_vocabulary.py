@@ -221,11 +221,18 @@ def test_no_harness_module_names_a_suite_or_the_suites_folder(path):
                        "it in its suite.toml (stackqual.declared): " + "; ".join(found))
 
 
-# The Gate and PerfGate methods whose first argument is the metric a check records
-# (stackqual/gate.py, stackqual/perf.py).
-RECORDING = {"record", "info", "require", "stage", "no_baseline", "against_baseline",
-             "same_as_baseline", "no_new_members", "at_least_baseline", "at_most_baseline",
-             "count_at_most_baseline", "require_close", "speed", "rate", "time"}
+def recording_methods() -> set[str]:
+    """The Gate and PerfGate methods whose first argument is the metric a check records."""
+    import inspect
+
+    from stackqual.gate import Gate
+    from stackqual.perf import PerfGate
+
+    return {name for cls in (Gate, PerfGate) for name, member in vars(cls).items()
+            if inspect.isfunction(member)
+            and list(inspect.signature(member).parameters)[1:2] == ["metric"]}
+
+
 # Metric names the harness itself owns: its one tolerance ("speedup", policy.PERF_TOLERANCE)
 # and a kind of figure (stackqual/figures.py); a suite's metric may reuse them.
 HARNESS_WORDS = {"speedup", "rate"}
@@ -233,10 +240,12 @@ HARNESS_WORDS = {"speedup", "rate"}
 
 def suites_metrics() -> set[str]:
     """Every metric a suite's code records a check under."""
+    methods = recording_methods()
+    assert {"against_baseline", "info", "speed", "rate"} <= methods, methods
     return {node.args[0].value for path in (REPO / "suites").rglob("*.py")
             for node in ast.walk(ast.parse(path.read_text()))
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr in RECORDING and node.args
+            and node.func.attr in methods and node.args
             and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)}
 
 
@@ -313,7 +322,8 @@ def test_a_malformed_suite_declaration_names_its_file_and_the_key(tmp_path):
 ])
 def test_a_malformed_declaration_table_names_the_file_and_the_key(tmp_path, text, message):
     """A band that is not a fraction, one without where it comes from, a slack without why,
-    a name the harness (or another suite) already declares: an error naming the file."""
+    a name the harness (or another suite) already declares, a qualify place that is not a
+    boolean, a first-run section without its keys: an error naming the file."""
     from stackqual import policy
 
     suite = tmp_path / "quant"

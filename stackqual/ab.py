@@ -98,8 +98,7 @@ def run_process(python: str, side: str, index: int, out: Path, repo: Path,
     # The same rule as qualify's (stackqual.suite_process); pytest's exit 5 without a report
     # ended its run having selected nothing (a later process of a side whose selection has
     # only counted tests), not broken. A run that ended with tests and no report broke.
-    why = suite_process.broke(done.returncode, suite_process.read_events(
-        proc.folder / suite_process.STREAM), log.read_text(errors="replace"), proc.folder)
+    why = suite_process.broke_in(proc.folder, done.returncode)
     if not why and not reports and done.returncode != 5:
         why = f"exited {done.returncode} without a run report"
     if why:

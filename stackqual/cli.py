@@ -208,9 +208,7 @@ def recording_run(pytest_args: list[str], folder: Path) -> tuple[int, str]:
                                 [*suite_process.declarations_of(suites), *pytest_args,
                                  *report])
     code = suite_process.run_shown(cmd, REPO, folder, os.environ.copy())
-    return code, suite_process.broke(code, suite_process.read_events(
-        folder / suite_process.STREAM), (folder / suite_process.LOG).read_text(errors="replace"),
-        folder)
+    return code, suite_process.broke_in(folder, code)
 
 
 # What a failed recording run's pytest exit says, in the commands' table (stackqual.exits).

@@ -112,7 +112,7 @@ def pytest_usage_problem(suites_dir: Path, first: str, pytest_args: list[str]) -
     if not pytest_args:
         return None
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", *suite_process.plugins_off(),
          "--no-report", *suite_process.declarations_of(suites_dir), str(suites_dir / first),
          *pytest_args],
         cwd=suites_dir.parent, capture_output=True, text=True,

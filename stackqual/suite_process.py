@@ -34,10 +34,14 @@ TIMEOUT_BANNER = re.compile(r"\+{5,} Timeout \+{5,}")  # pytest-timeout's dump h
 STREAM, LOG, JUNIT = "stream.jsonl", "pytest.log", "junit.xml"
 
 
+def plugins_off() -> list[str]:
+    """The pytest arguments that leave out the cache provider and NOT_LOADED."""
+    return [arg for name in ("cacheprovider", *NOT_LOADED) for arg in ("-p", f"no:{name}")]
+
+
 def command(python: str, targets: list[str], folder: Path, pytest_args: list[str]) -> list[str]:
     """The pytest command of one suite process writing into `folder`."""
-    return [python, "-m", "pytest", *targets, "-p", "no:cacheprovider",
-            *(arg for name in NOT_LOADED for arg in ("-p", f"no:{name}")),
+    return [python, "-m", "pytest", *targets, *plugins_off(),
             "--report-dir", str(folder), "--report-stream", str(folder / STREAM),
             "--junitxml", str(folder / JUNIT),
             f"--timeout={policy.TEST_TIMEOUT_S['default'][0]}", "--timeout-method=thread",
@@ -87,6 +91,14 @@ def read_stream(path: Path) -> tuple[list, int]:
             except json.JSONDecodeError:
                 break
     return events, len(lines)
+
+
+def broke_in(folder: Path, returncode: int | None) -> str:
+    """Why the suite process that wrote `folder` (its stream and log) did not finish its
+    run, or ""."""
+    log = folder / LOG
+    return broke(returncode, read_events(folder / STREAM),
+                 log.read_text(errors="replace") if log.is_file() else "", folder)
 
 
 def broke(returncode: int | None, events: list, log: str, folder: Path) -> str:

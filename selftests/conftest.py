@@ -16,6 +16,32 @@ from selftests.support import SuiteRunner, fixed_calibration
 # collect it as self-tests.
 collect_ignore = ["example_suites"]
 
+# The scheduled self-tests measure a statistical rate of the timing layer on real runs (how
+# often clean code is called regressed, alone and on a loaded machine, and by `ab` with one
+# stack on both sides): each needs many repetitions of real timings and took 1-6 minutes of
+# every CI run, while each gate's proof that it fires on its fault stays in every run
+# (docs/selftests.md, "Per change and scheduled"). Without --scheduled they skip, saying so.
+SCHEDULED = ("run them with `pytest selftests -m scheduled --scheduled` (nightly, and before "
+             "merging a change to the timing layer: stackqual/timing.py, timed.py, "
+             "intervals.py, perf.py, calibration.py, ab.py)")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--scheduled", action="store_true",
+                     help="also run the scheduled self-tests (statistical rates of the timing "
+                          "layer on real runs; nightly), which a run per change skips")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("scheduled"):
+        return
+    for item in items:
+        marker = item.get_closest_marker("scheduled")
+        if marker is not None:
+            item.add_marker(pytest.mark.skip(
+                reason=f"scheduled self-test, not run per change ({marker.args[0]}): "
+                       f"{SCHEDULED}"))
+
 
 @pytest.fixture(autouse=True)
 def stackqual_asked(monkeypatch):

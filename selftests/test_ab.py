@@ -217,6 +217,7 @@ def faulted_python(tmp_path, *faults: str, env: dict | None = None) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.scheduled("ab's six timed processes with one stack on both sides, 1-2 minutes")
 def test_the_same_stack_on_both_sides_regresses_nothing(tmp_path):
     code, result, output = run_ab(tmp_path, sys.executable)
     names = {c["name"] for c in result["cases"]}

@@ -16,7 +16,8 @@ slow phase widens every interval, and each judgement adds rounds up to its 10 s)
 of any self-test (issue 26). The power to catch a gate that lost its confirmation lives in
 selftests/test_timing.py (400 synthetic trials on the band's failing edge: optional stopping
 regressed 11.8% of them); at that rate this test would fail with probability 57% (85% with
-100), and on real clean code the first measurement alone has regressed 0 of 100 here."""
+100), and on real clean code the first measurement alone has regressed 0 of 100 here.
+Scheduled (selftests/conftest.py): it runs nightly with --scheduled, not on every change."""
 
 import pytest
 import torch
@@ -26,7 +27,8 @@ from stackqual.cases import timing_threads
 from stackqual.verdicts import Verdict
 from suites.compile.models import MODELS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.scheduled("60 judgements of clean code's timing, 1-6 minutes")]
 
 REPETITIONS = 60
 STATED_RATE = 0.025  # one side of the confirmation's 95% interval

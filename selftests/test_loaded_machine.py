@@ -2,7 +2,8 @@
 speedup and cold compile time and tiny BERT's throughput, recorded on this machine while
 it was quiet, then measured again while other processes keep every CPU busy. Each check
 must come out pass, inconclusive (the busy-machine rule) or not comparable (the
-calibration no longer matches): the machine changed, not the code."""
+calibration no longer matches): the machine changed, not the code. Scheduled
+(selftests/conftest.py): it runs nightly with --scheduled, not on every change."""
 
 import os
 
@@ -10,7 +11,8 @@ import pytest
 
 from selftests.support import co_runners
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.scheduled("clean timings recorded quiet, judged under load, 1-2 minutes")]
 
 TIMED = [
     "suites/compile/test_speed.py::test_speedup_holds_against_baseline"

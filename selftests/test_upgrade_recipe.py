@@ -77,6 +77,19 @@ def test_the_ci_recipe_runs_pinned_and_each_candidate_then_ab_then_compare():
     assert "stackqual compare could not run (exit $code)" in script
 
 
+def test_the_nightly_recipe_runs_every_scheduled_self_test():
+    """The self-tests a run per change skips (selftests/conftest.py, `scheduled`) run
+    somewhere: the nightly workflow selects and enables them all."""
+    yaml = pytest.importorskip("yaml", reason="PyYAML not installed: the workflow's YAML "
+                                              "could not be parsed; pip install pyyaml")
+    path = REPO / ".github" / "workflows" / "scheduled-selftests.yml"
+    workflow = yaml.safe_load(path.read_text())
+    assert workflow[True]["schedule"], f"{path.name} runs on no schedule"  # YAML 1.1: on
+    [job] = workflow["jobs"].values()
+    script = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "pytest selftests -m scheduled --scheduled" in script, script
+
+
 def test_a_package_a_family_member_pins_exactly_moves_with_it():
     """Defect: "move only the framework's line" could not install DSPy 3.0.x, which pins
     gepa exactly; such companions belong to the family (and to its suite's stack, so that

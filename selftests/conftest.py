@@ -33,11 +33,14 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("scheduled"):
-        return
     for item in items:
         marker = item.get_closest_marker("scheduled")
-        if marker is not None:
+        if marker is None:
+            continue
+        if not marker.args:
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.scheduled needs its why "
+                                    "(what the test measures and how long it takes)")
+        if not config.getoption("scheduled"):
             item.add_marker(pytest.mark.skip(
                 reason=f"scheduled self-test, not run per change ({marker.args[0]}): "
                        f"{SCHEDULED}"))

@@ -10,6 +10,8 @@ import pytest
 from selftests.support import REPO
 from stackqual import declared, families
 
+pytest_plugins = ["pytester"]
+
 PINNED = (REPO / "constraints" / "pinned.txt").read_text()
 
 
@@ -88,6 +90,36 @@ def test_the_nightly_recipe_runs_every_scheduled_self_test():
     [job] = workflow["jobs"].values()
     script = "\n".join(step.get("run", "") for step in job["steps"])
     assert "pytest selftests -m scheduled --scheduled" in script, script
+
+
+SCHEDULED_MODULE = """
+import pytest
+
+@pytest.mark.scheduled("a rate over many runs, 3 minutes")
+def test_rate():
+    pass
+
+def test_proof():
+    pass
+"""
+
+
+def test_a_scheduled_self_test_skips_per_change_saying_how_and_runs_with_the_option(pytester):
+    pytester.makeconftest("from selftests.conftest import pytest_addoption, "
+                          "pytest_collection_modifyitems  # noqa: F401")
+    pytester.makeini('[pytest]\nmarkers =\n    scheduled(why): nightly\n')
+    pytester.makepyfile(test_rates=SCHEDULED_MODULE)
+    per_change = pytester.runpytest("-rs", "-p", "no:stackqual")
+    per_change.assert_outcomes(passed=1, skipped=1)
+    per_change.stdout.fnmatch_lines(["*scheduled self-test, not run per change (a rate over many "
+                                     "runs, 3 minutes): run them with `pytest selftests -m "
+                                     "scheduled --scheduled`*"])
+    pytester.runpytest("--scheduled", "-p", "no:stackqual").assert_outcomes(passed=2)
+    pytester.makepyfile(test_rates=SCHEDULED_MODULE.replace('("a rate over many runs, 3 '
+                                                            'minutes")', ""))
+    unexplained = pytester.runpytest("-p", "no:stackqual")
+    assert unexplained.ret == pytest.ExitCode.USAGE_ERROR
+    unexplained.stderr.fnmatch_lines(["*test_rate: @pytest.mark.scheduled needs its why*"])
 
 
 def test_a_package_a_family_member_pins_exactly_moves_with_it():

@@ -88,6 +88,5 @@ def run_suite(tmp_path):
     """run_suite(*pytest_args, faults=(...), env={...}) and run_suite.fires(Fault row):
     the real suites in a fresh process (selftests.support.SuiteRunner); a run it started is
     ended with the test."""
-    runner = SuiteRunner(tmp_path)
-    yield runner
-    runner.stop()
+    with SuiteRunner(tmp_path) as runner:
+        yield runner

@@ -127,6 +127,12 @@ class SuiteRunner:
         self.runs = 0
         self.started: list[Started] = []
 
+    def __enter__(self) -> "SuiteRunner":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def stop(self) -> None:
         """End the runs still under way (a test that failed, or was deselected, before it
         waited for them), so that none goes on loading the machine under a later test."""

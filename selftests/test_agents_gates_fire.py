@@ -40,10 +40,9 @@ def framework_of(fault: Fault):
 def template_runs(tmp_path_factory):
     """The run of each installed framework's row, all started at once (none depends on
     another, none judges a clock): the table takes about the time of its longest run."""
-    runner = SuiteRunner(tmp_path_factory.mktemp("templates"))
-    yield {fault.id: runner.start_fault(fault, "-vvv")  # the whole diff (run_suite adds -q)
-           for fault in TEMPLATES if importlib.util.find_spec(framework_of(fault).module)}
-    runner.stop()
+    with SuiteRunner(tmp_path_factory.mktemp("templates")) as runner:
+        yield {fault.id: runner.start_fault(fault, "-vvv")  # the whole diff (run_suite adds -q)
+               for fault in TEMPLATES if importlib.util.find_spec(framework_of(fault).module)}
 
 
 @pytest.mark.parametrize("fault", [f.param() for f in TEMPLATES])

@@ -90,22 +90,19 @@ def loaded(tmp_path_factory) -> dict:
     unloaded run that say another CPU model recorded them. Started together they take the
     time of the longest run (on this 2-vCPU machine 94 s + 92 s one after the other, with two
     spinning processes, became 86 s)."""
-    runner = SuiteRunner(tmp_path_factory.mktemp("counts"))
-    folder = runner.tmp_path / "baselines"
-    at = ("--baselines-dir", str(folder))
-    recorded = baselines_for(runner, folder, COUNT_CHECKS + INSTRUCTION_CHECKS, COUNTS,
-                             INSTRUCTIONS)
-    say_another_cpu_recorded(folder)
-    runs = {"lost": dict(args=COUNTS + at, faults=("compile.lose_a_fusion",)),
-            "new_op": dict(args=COUNTS + at, faults=("compile.new_aten_op",)),
-            "clean": dict(args=COUNTS + at),
-            "instructions": dict(args=INSTRUCTIONS + at, env=STACK_FAULTS)}
-    try:
+    with SuiteRunner(tmp_path_factory.mktemp("counts")) as runner:
+        folder = runner.tmp_path / "baselines"
+        at = ("--baselines-dir", str(folder))
+        recorded = baselines_for(runner, folder, COUNT_CHECKS + INSTRUCTION_CHECKS, COUNTS,
+                                 INSTRUCTIONS)
+        say_another_cpu_recorded(folder)
+        runs = {"lost": dict(args=COUNTS + at, faults=("compile.lose_a_fusion",)),
+                "new_op": dict(args=COUNTS + at, faults=("compile.new_aten_op",)),
+                "clean": dict(args=COUNTS + at),
+                "instructions": dict(args=INSTRUCTIONS + at, env=STACK_FAULTS)}
         with co_runners(max(0, (os.cpu_count() or 1) - len(runs))):
             started = {name: runner.start(*run.pop("args"), **run) for name, run in runs.items()}
             return {"recorded": recorded, **{name: s.result() for name, s in started.items()}}
-    finally:
-        runner.stop()
 
 
 @pytest.mark.slow

@@ -70,9 +70,8 @@ FAULTS = [
 def fault_runs(tmp_path_factory):
     """Every row's run, started at once (none depends on another's result, and no row judges
     a clock): the table takes about the time of its longest run."""
-    runner = SuiteRunner(tmp_path_factory.mktemp("faults"))
-    yield {fault.id: runner.start_fault(fault) for fault in FAULTS}
-    runner.stop()
+    with SuiteRunner(tmp_path_factory.mktemp("faults")) as runner:
+        yield {fault.id: runner.start_fault(fault) for fault in FAULTS}
 
 
 @pytest.mark.parametrize("fault", [f.param() for f in FAULTS])
